@@ -1,0 +1,140 @@
+/*
+ * The kernel's invariants, checked from outside after every step.
+ *
+ * What kern_lwp.c states in comments and KASSERTs, as executable checks:
+ *  - every state change is an edge of the 1.172 transition diagram
+ *    (checked as it happens, through the kernel's onStat hook);
+ *  - the process counters equal what the LWP list says;
+ *  - l.mutex is the lock the LWP's state calls for;
+ *  - every LSRUN LWP is on exactly one run queue, its own CPU's, and every
+ *    queued LWP is LSRUN there;
+ *  - every LSONPROC LWP is its CPU's current LWP;
+ *  - reference counts and lock counts are never negative, and only a
+ *    running LWP holds kernel locks.
+ *
+ * An invariant covered by a lock is checked only while that lock is free:
+ * the kernel may break it briefly while holding the lock, exactly as the
+ * seed's locking rules allow.  A violation throws KernelPanic.
+ */
+import type { Kernel, Lwp, Proc } from '../kern/kernel.ts';
+import { KernelPanic } from '../kern/panic.ts';
+import {
+  LPR_DETACHED, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
+  LW_IDLE, LW_SYSTEM, STAT_NAMES, SZOMB, type LwpStat,
+} from '../kern/param.ts';
+
+/** The 1.172 transition diagram: from -> allowed targets. */
+const EDGES: Record<LwpStat, readonly LwpStat[]> = {
+  [LSRUN]: [LSONPROC],
+  [LSONPROC]: [LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB],
+  [LSSTOP]: [LSRUN, LSSLEEP],
+  [LSSUSPENDED]: [LSRUN],
+  [LSSLEEP]: [LSONPROC, LSRUN, LSSTOP],
+  [LSIDL]: [LSRUN, LSSUSPENDED, LSSTOP],
+  [LSZOMB]: [],
+};
+
+function name(l: Lwp): string {
+  return `lwp ${l.proc.pid}.${l.lid}`;
+}
+
+export class Checker {
+  /** How many full checks ran (so tests can see the checker was live). */
+  checks = 0;
+
+  constructor(private readonly k: Kernel) {}
+
+  /** The transition check: installed as the kernel's onStat hook. */
+  readonly onStat = (l: Lwp, from: LwpStat, to: LwpStat, why: string): void => {
+    if (from === to) return;
+    if (EDGES[from].includes(to)) return;
+    // Kernel-thread special cases the diagram names: idle LWPs go
+    // IDL <-> ONPROC, and system LWPs may go ONPROC -> IDL.
+    if ((l.flag & LW_IDLE) !== 0 && ((from === LSIDL && to === LSONPROC) || (from === LSONPROC && to === LSIDL))) return;
+    if ((l.flag & LW_SYSTEM) !== 0 && from === LSONPROC && to === LSIDL) return;
+    // setrunnable/sleepq_remove on an LWP that has not yet switched away.
+    if (to === LSONPROC && (from === LSSTOP || from === LSSUSPENDED) && (l.pflag & LP_RUNNING) !== 0) return;
+    throw new KernelPanic(`illegal state transition ${STAT_NAMES[from]} -> ${STAT_NAMES[to]} of ${name(l)} (${why})`);
+  };
+
+  check(): void {
+    this.checks++;
+    const k = this.k;
+    for (const p of k.procs.values()) {
+      if (p !== k.proc0 && p.lock.owner === null) this.checkCounters(p);
+      for (const l of p.eachLwp()) this.checkLwp(l);
+    }
+    for (const ci of k.cpus) {
+      if (ci.spcMutex.owner !== null) continue;
+      const items = ci.runq.items();
+      if (items.length !== ci.runq.count) this.fail(`cpu${ci.index} run queue count ${ci.runq.count} but ${items.length} queued`);
+      for (const l of items) {
+        if (l.stat !== LSRUN) this.fail(`${name(l)} on cpu${ci.index}'s run queue in state ${STAT_NAMES[l.stat]}`);
+        if (l.cpu !== ci) this.fail(`${name(l)} on cpu${ci.index}'s run queue but l.cpu is cpu${l.cpu.index}`);
+      }
+      if (ci.curlwp.cpu !== ci) this.fail(`cpu${ci.index}'s curlwp ${name(ci.curlwp)} thinks it is on cpu${ci.curlwp.cpu.index}`);
+    }
+  }
+
+  private checkCounters(p: Proc): void {
+    let nlwps = 0, nzlwps = 0, nrlwps = 0, ndlwps = 0, nlwpwait = 0;
+    const idlCounted = this.k.personality.createCountsNrlwps;
+    for (const l of p.eachLwp()) {
+      nlwps++;
+      if (l.stat === LSZOMB || l.exiting) nzlwps++;
+      if (l.stat === LSRUN || l.stat === LSONPROC || l.stat === LSSLEEP || (idlCounted && l.stat === LSIDL)) nrlwps++;
+      if ((l.prflag & LPR_DETACHED) !== 0) ndlwps++;
+      if (l.inWait) nlwpwait++;
+    }
+    if (p.stat === SZOMB) {
+      // exit1 leaves one LSZOMB LWP, counted as a zombie, and zeroes ndlwps.
+      ndlwps = 0;
+    }
+    const bad: string[] = [];
+    if (p.nlwps !== nlwps) bad.push(`nlwps ${p.nlwps} != ${nlwps}`);
+    if (p.nzlwps !== nzlwps) bad.push(`nzlwps ${p.nzlwps} != ${nzlwps}`);
+    if (p.nrlwps !== nrlwps) bad.push(`nrlwps ${p.nrlwps} != ${nrlwps}`);
+    if (p.ndlwps !== ndlwps) bad.push(`ndlwps ${p.ndlwps} != ${ndlwps}`);
+    if (p.nlwpwait !== nlwpwait) bad.push(`nlwpwait ${p.nlwpwait} != ${nlwpwait}`);
+    if (bad.length) this.fail(`proc ${p.pid} counters disagree with its LWP list: ${bad.join(', ')}`);
+    const z = p.zomblwp;
+    if (z !== null && (z.stat !== LSZOMB || (z.prflag & LPR_DETACHED) === 0 || z.proc !== p || p.lidMap.get(z.lid) !== z)) {
+      this.fail(`proc ${p.pid}'s p_zomblwp ${name(z)} is not a detached zombie on its list`);
+    }
+  }
+
+  private checkLwp(l: Lwp): void {
+    if (l.refcnt < 0) this.fail(`${name(l)} refcnt ${l.refcnt} is negative`);
+    if (l.locks < 0) this.fail(`${name(l)} holds ${l.locks} locks`);
+    if (l.locks > 0 && l.cpu.curlwp !== l) this.fail(`${name(l)} holds ${l.locks} lock(s) while off CPU`);
+    if (l.stat === LSONPROC && l.cpu.curlwp !== l) this.fail(`${name(l)} is LSONPROC but cpu${l.cpu.index} runs ${name(l.cpu.curlwp)}`);
+    if (l.mutex.owner !== null) return; // its state may be mid-change
+    const want = this.lockFor(l);
+    if (want !== null && l.mutex !== want) {
+      this.fail(`${name(l)} in ${STAT_NAMES[l.stat]} is covered by ${l.mutex.name}, expected ${want.name}`);
+    }
+    if (l.stat === LSRUN && l.rq !== l.cpu.runq && l.cpu.spcMutex.owner === null) {
+      this.fail(`${name(l)} is LSRUN but not on cpu${l.cpu.index}'s run queue`);
+    }
+    if (l.stat !== LSRUN && l.rq !== null) this.fail(`${name(l)} is on a run queue in state ${STAT_NAMES[l.stat]}`);
+    if (l.stat === LSSLEEP && (l.wchan === null || l.sleepq === null || !l.sleepq.waiters.get(l.wchan)?.has(l))) {
+      this.fail(`${name(l)} is LSSLEEP but not on a sleep queue`);
+    }
+  }
+
+  /** The lock kern_lwp.c says covers l's current state. */
+  private lockFor(l: Lwp) {
+    const ci = l.cpu;
+    switch (l.stat) {
+      case LSIDL: return (l.flag & LW_IDLE) !== 0 ? ci.spcLwplock : ci.spcMutex;
+      case LSRUN: return ci.spcMutex;
+      case LSONPROC: case LSZOMB: return ci.spcLwplock;
+      case LSSLEEP: return l.sleepq === null ? null : l.sleepq.lock;
+      case LSSTOP: case LSSUSPENDED: return l.wchan !== null && l.sleepq !== null ? l.sleepq.lock : ci.spcLwplock;
+    }
+  }
+
+  private fail(msg: string): never {
+    throw new KernelPanic(`invariant violated: ${msg}`);
+  }
+}

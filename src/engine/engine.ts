@@ -1,0 +1,337 @@
+/*
+ * The engine: the hardware of the model.
+ *
+ * N virtual CPUs, a virtual clock in ticks, a timeline of future events
+ * (ends of CPU bursts and timer callbacks), and the coroutine stepper.  It
+ * knows nothing of LWPs: the kernel gives it Threads to run and hooks to
+ * call when user time runs out or a trap is posted.
+ *
+ * A CPU is in exactly one of these conditions:
+ *   ready   - can run its current thread at the current time (in `ready`)
+ *   busy    - in a burst of user or kernel time, due back at a later tick
+ *   spin    - waiting for a predicate (a lock); re-checked after every step
+ *   halted  - its idle thread has nothing to do; `kick` makes it ready
+ *   running - being stepped right now (`cur`)
+ *
+ * The main loop picks one ready CPU (asking the chooser only when there is
+ * more than one) and runs its thread until the thread makes a request that
+ * takes time, waits, or offers a choice while another CPU could move.  When
+ * no CPU is ready the clock jumps to the next timeline event.
+ */
+import type { Chooser } from './chooser.ts';
+import { MinHeap, type TimelineEntry } from './heap.ts';
+import {
+  OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SPIN, OP_SWITCH,
+  Thread, type Gen, type HwReq, type Req, type SpinReq,
+} from './coroutine.ts';
+
+export interface EngineHooks {
+  /** The CPU's quantum of user time ran out: a kernel path to trap into, or null to keep going. */
+  onQuantum(cpu: Cpu, th: Thread): Gen<unknown> | null;
+  /** A thread in user mode has an AST posted: the kernel path to trap into. */
+  onAst(cpu: Cpu, th: Thread): Gen<unknown>;
+}
+
+export enum CpuCond { Ready, Busy, Spin, Halted, Running }
+
+export class Cpu {
+  cond: CpuCond = CpuCond.Running;
+  /** Bumped to invalidate a pending burst-end entry (an interrupted burst). */
+  gen = 0;
+  burstStart = 0;
+  burstUser = false;
+  spinReq: SpinReq | null = null;
+  spinStart = 0;
+  quantumLeft: number;
+  /** Ticks spent running threads (user, kernel or spinning), for utilisation. */
+  busyTicks = 0;
+  constructor(readonly index: number, public thread: Thread, quantum: number) {
+    this.quantumLeft = quantum;
+  }
+}
+
+interface BurstEnd extends TimelineEntry { kind: 0; cpu: Cpu; gen: number }
+export interface Timer extends TimelineEntry { kind: 1; fn: () => void; cancelled: boolean }
+type Entry = BurstEnd | Timer;
+
+export type EngineStop = 'quiescent' | 'spin-deadlock' | 'ticks' | 'steps';
+
+export class Engine {
+  now = 0;
+  steps = 0;
+  readonly cpus: Cpu[] = [];
+  /** The CPU being stepped, or null between steps (timer callbacks run then). */
+  cur: Cpu | null = null;
+  /** Called after every step (the invariant checker hangs here). */
+  onStep: (() => void) | null = null;
+  hooks: EngineHooks | null = null;
+
+  private readonly ready: Cpu[] = [];
+  private readonly spinners: Cpu[] = [];
+  private readonly timeline = new MinHeap<Entry>();
+  private seq = 0;
+  private nextTid = 1;
+
+  constructor(readonly chooser: Chooser, readonly quantum: number) {
+    if (!Number.isInteger(quantum) || quantum < 1) throw new RangeError(`quantum must be a positive integer, got ${quantum}`);
+  }
+
+  newThread(name: string, entry: Gen<unknown>): Thread {
+    return new Thread(this.nextTid++, name, entry);
+  }
+
+  /** Add a CPU whose first thread is `idle`.  It starts ready. */
+  addCpu(idle: Thread): Cpu {
+    const cpu = new Cpu(this.cpus.length, idle, this.quantum);
+    idle.cpu = cpu.index;
+    this.cpus.push(cpu);
+    cpu.cond = CpuCond.Ready;
+    this.ready.push(cpu);
+    return cpu;
+  }
+
+  /** Run fn after `delay` ticks, between steps (interrupt context). */
+  timeout(delay: number, fn: () => void): Timer {
+    const t: Timer = { time: this.now + delay, seq: this.seq++, kind: 1, fn, cancelled: false };
+    this.timeline.push(t);
+    return t;
+  }
+
+  /** Wake a halted CPU (an IPI to an idle CPU).  No effect otherwise. */
+  kick(cpu: Cpu): void {
+    if (cpu.cond === CpuCond.Halted) this.makeReady(cpu);
+  }
+
+  /**
+   * Post an AST to the thread on `cpu`.  A burst of user time is cut short
+   * now and the trap is taken at once; a thread in the kernel takes it when
+   * it next returns to user mode (the kernel also checks its own flags then).
+   */
+  interrupt(cpu: Cpu): void {
+    cpu.thread.astPending = true;
+    if (cpu.cond === CpuCond.Busy && cpu.burstUser) {
+      this.endBurst(cpu);
+      cpu.gen++;
+      this.makeReady(cpu);
+    }
+  }
+
+  /** True while some CPU other than the running one could move at this tick. */
+  private othersCanMove(): boolean {
+    if (this.spinners.length !== 0) this.recheckSpinners();
+    if (this.ready.length !== 0) return true;
+    const e = this.timeline.peek();
+    return e !== undefined && e.time <= this.now;
+  }
+
+  run(maxTicks: number, maxSteps: number): EngineStop {
+    const tl = this.timeline;
+    for (;;) {
+      for (let e = tl.peek(); e !== undefined && e.time <= this.now; e = tl.peek()) this.fire(tl.pop()!);
+      const ready = this.ready;
+      if (ready.length === 0) {
+        const e = tl.peek();
+        if (e === undefined) return this.spinners.length !== 0 ? 'spin-deadlock' : 'quiescent';
+        if (e.time > maxTicks) { this.now = Math.max(this.now, maxTicks); return 'ticks'; }
+        this.now = e.time;
+        continue;
+      }
+      if (this.steps >= maxSteps) return 'steps';
+      const i = ready.length === 1 ? 0 : this.chooser.choose(ready.length, 'cpu');
+      const cpu = ready[i]!;
+      ready[i] = ready[ready.length - 1]!;
+      ready.pop();
+      this.steps++;
+      this.step(cpu);
+      if (this.spinners.length !== 0) this.recheckSpinners();
+      if (this.onStep !== null) this.onStep();
+    }
+  }
+
+  private fire(e: Entry): void {
+    if (e.kind === 1) {
+      if (!e.cancelled) e.fn();
+      return;
+    }
+    if (e.gen !== e.cpu.gen) return;
+    this.endBurst(e.cpu);
+    this.makeReady(e.cpu);
+  }
+
+  private makeReady(cpu: Cpu): void {
+    cpu.cond = CpuCond.Ready;
+    this.ready.push(cpu);
+  }
+
+  private startBurst(cpu: Cpu, n: number, user: boolean): void {
+    cpu.cond = CpuCond.Busy;
+    cpu.burstStart = this.now;
+    cpu.burstUser = user;
+    this.timeline.push({ time: this.now + n, seq: this.seq++, kind: 0, cpu, gen: ++cpu.gen });
+  }
+
+  private endBurst(cpu: Cpu): void {
+    const elapsed = this.now - cpu.burstStart;
+    const th = cpu.thread;
+    th.ticks += elapsed;
+    cpu.busyTicks += elapsed;
+    if (cpu.burstUser) {
+      th.userLeft -= elapsed;
+      cpu.quantumLeft -= elapsed;
+    }
+  }
+
+  private recheckSpinners(): void {
+    const s = this.spinners;
+    for (let i = 0; i < s.length; ) {
+      const cpu = s[i]!;
+      if (cpu.spinReq!.until()) {
+        const elapsed = this.now - cpu.spinStart;
+        cpu.thread.ticks += elapsed;
+        cpu.busyTicks += elapsed;
+        cpu.spinReq = null;
+        s[i] = s[s.length - 1]!;
+        s.pop();
+        this.makeReady(cpu);
+      } else i++;
+    }
+  }
+
+  /** What the spinning CPUs wait for (for deadlock reports). */
+  spinning(): { cpu: number; what: string }[] {
+    return this.spinners.map((c) => ({ cpu: c.index, what: c.spinReq!.what }));
+  }
+
+  private step(cpu: Cpu): void {
+    this.cur = cpu;
+    cpu.cond = CpuCond.Running;
+    const th = cpu.thread;
+    if (!th.inUser || this.continueUser(cpu, th)) this.runFrames(cpu);
+    this.cur = null;
+  }
+
+  /**
+   * The thread on `cpu` is in user mode.  Either it still owes user time (start
+   * the next burst and return false), or it must trap, or its compute is done
+   * (return true: run its frames).
+   */
+  private continueUser(cpu: Cpu, th: Thread): boolean {
+    if (th.astPending) {
+      th.astPending = false;
+      this.trap(th, this.hooks!.onAst(cpu, th));
+      return true;
+    }
+    if (th.userLeft === 0) {
+      th.inUser = false;
+      return true;
+    }
+    if (cpu.quantumLeft <= 0) {
+      cpu.quantumLeft = this.quantum;
+      const h = this.hooks!.onQuantum(cpu, th);
+      if (h !== null) {
+        this.trap(th, h);
+        return true;
+      }
+    }
+    this.startBurst(cpu, Math.min(th.userLeft, cpu.quantumLeft), true);
+    return false;
+  }
+
+  private trap(th: Thread, handler: Gen<unknown>): void {
+    th.traps.push({ depth: th.frames.length, left: th.userLeft });
+    th.inUser = false;
+    th.userLeft = 0;
+    th.frames.push(handler);
+  }
+
+  private runFrames(cpu: Cpu): void {
+    let th = cpu.thread;
+    for (;;) {
+      const frames = th.frames;
+      const f = frames[frames.length - 1]!;
+      let r: IteratorResult<Req, unknown>;
+      try {
+        if (th.hasError) {
+          const e = th.resumeError;
+          th.hasError = false;
+          th.resumeError = undefined;
+          r = f.throw(e);
+        } else {
+          const v = th.resumeValue;
+          th.resumeValue = undefined;
+          r = f.next(v);
+        }
+      } catch (e) {
+        frames.pop();
+        if (frames.length === 0) throw e;
+        th.hasError = true;
+        th.resumeError = e;
+        continue;
+      }
+      if (r.done === true) {
+        frames.pop();
+        if (frames.length === 0) throw new Error(`thread ${th.name} returned from its entry frame`);
+        const traps = th.traps;
+        if (traps.length !== 0 && traps[traps.length - 1]!.depth === frames.length) {
+          // The trap handler returned: go back to the interrupted user time.
+          const t = traps.pop()!;
+          th.userLeft = t.left;
+          th.inUser = true;
+          if (!this.continueUser(cpu, th)) return;
+          continue;
+        }
+        th.resumeValue = r.value;
+        continue;
+      }
+      const q = r.value as HwReq;
+      switch (q?.op) {
+        case OP_CHOICE:
+          if (!this.othersCanMove()) continue;
+          this.makeReady(cpu);
+          return;
+        case OP_COMPUTE:
+          th.inUser = true;
+          th.userLeft = q.n;
+          if (!this.continueUser(cpu, th)) return;
+          continue;
+        case OP_BURN:
+          if (q.n === 0) continue;
+          this.startBurst(cpu, q.n, false);
+          return;
+        case OP_SPIN:
+          if (q.until()) continue;
+          cpu.cond = CpuCond.Spin;
+          cpu.spinReq = q;
+          cpu.spinStart = this.now;
+          this.spinners.push(cpu);
+          return;
+        case OP_SWITCH: {
+          const to = q.to;
+          th.cpu = -1;
+          to.cpu = cpu.index;
+          cpu.thread = th = to;
+          cpu.quantumLeft = this.quantum;
+          continue;
+        }
+        case OP_HALT:
+          cpu.cond = CpuCond.Halted;
+          return;
+        default:
+          // Not a hardware request: a generator handed over by call().
+          if (typeof (r.value as { next?: unknown } | null)?.next !== 'function') {
+            th.hasError = true;
+            th.resumeError = new TypeError(`yielded ${describe(r.value)}, which is not a system call: use yield* sys.<call>(...)`);
+            continue;
+          }
+          frames.push(r.value as Gen<unknown>);
+          continue;
+      }
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,19 @@
+/*
+ * lwpkit: the BSD LWP kernel subsystem as an executable, deterministic
+ * multiprocessor model.  The public API.
+ */
+export { Machine } from './machine.ts';
+export type { MachineOptions, RunOptions, RunResult, Outcome, PsRow, ProcInfo, BlockedLwp, StatName } from './machine.ts';
+export { Sys } from './sys/sys.ts';
+export type { ProgramFn } from './sys/sys.ts';
+export type { WaitStatus } from './sys/sys_proc.ts';
+export type { CreateOptions } from './sys/sys_lwp.ts';
+export { SyscallError } from './sys/errors.ts';
+export { KernelPanic } from './kern/panic.ts';
+export type { KEvent, KEventType, Listener } from './kern/events.ts';
+export { formatEvent } from './kern/events.ts';
+export { LWP_DETACHED, LWP_SUSPENDED, SIGKILL, SIGSEGV } from './kern/param.ts';
+export { NETBSD_4, NETBSD_6, PERSONALITIES } from './kern/personality.ts';
+export type { Personality } from './kern/personality.ts';
+export { SeededChooser, RecordingChooser, ReplayChooser } from './engine/chooser.ts';
+export type { Chooser, ChoiceKind } from './engine/chooser.ts';

@@ -1,0 +1,544 @@
+/*
+ * Lightweight processes: NetBSD kern_lwp.c rev 1.172, whole functions.
+ *
+ * Models lwp_create, lwp_startup, lwp_exit, lwp_free, lwp_wait1,
+ * lwp_suspend, lwp_continue, lwp_find, lwp_find2, lwp_find_first,
+ * lwp_alive, lwp_addref, lwp_delref, lwp_delref2, lwp_drainrefs,
+ * lwp_need_userret and lwp_userret.  (The lock helpers lwp_lock & co are
+ * in mutex.ts, lwp_unsleep in sleepq.ts, lwp_exit_switchaway in synch.ts.)
+ *
+ * States and their locks are described in kernel.ts.  Transitions:
+ *
+ *   RUN -> ONPROC            ONPROC -> RUN, SLEEP, STOP, SUSPENDED, ZOMB,
+ *                                      IDL (idle and kernel LWPs only)
+ *   STOP -> RUN, SLEEP       SUSPENDED -> RUN
+ *   SLEEP -> ONPROC, RUN, STOP
+ *   IDL -> RUN, SUSPENDED, STOP, ONPROC (the idle LWP)
+ *
+ * plus X -> ONPROC for SLEEP/STOP/SUSPENDED when the LWP is woken before
+ * it has switched away (it still has LP_RUNNING): setrunnable's first case.
+ *
+ * Counters (p.lock): nlwps counts every LWP on p's list; nzlwps the
+ * zombies plus those past the point of no return in lwp_exit; nrlwps
+ * those in LSRUN, LSONPROC, LSSLEEP (and LSIDL during creation); ndlwps
+ * the detached; nlwpwait the LWPs inside lwp_wait1.
+ */
+import { call, type Gen } from '../engine/coroutine.ts';
+import { type CpuInfo, Lwp, type Proc, type Program } from './kernel.ts';
+import { EDEADLK, EINTR, ESRCH } from './errno.ts';
+import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
+import {
+  LP_MPSAFE, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
+  LW_LWPCTL, LW_PENDSIG, LW_SINTR, LW_SYSTEM, LW_USERRET, LW_WCORE, LW_WEXIT, LW_WREBOOT, LW_WSUSPEND,
+  LWP_DETACHED, LWPWAIT_EXITCONTROL, PS_WCORE, PS_WEXIT,
+} from './param.ts';
+import { kassert } from './panic.ts';
+import { cvBroadcast, cvWait, cvWaitSig, waitOffCpu } from './sleepq.ts';
+import { cpuNeedResched, lwpExitSwitchaway, miSwitch, miUserret, schedTakecpu, setrunnable } from './synch.ts';
+import { exit1, userFault } from './exit.ts';
+
+/** The start routine an LWP runs, and its argument. */
+export interface LwpStart {
+  fn: Program;
+  arg: unknown;
+}
+
+const starts = new WeakMap<Lwp, LwpStart>();
+
+/**
+ * lwp_create: make a new LWP in p2, with l1 as the template.  Called with
+ * nothing locked.  The new LWP is LSIDL; the caller makes it runnable,
+ * suspended or stopped.  Returns the LWP.
+ */
+export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, name: string | null): Gen<Lwp> {
+  const k = p2.k;
+  kassert(l1 === k.curlwp() || l1.proc === k.proc0, 'lwp_create: template is not curlwp');
+
+  // First off, reap a detached zombie waiting to be collected (its structure would be reused).
+  if (p2.zomblwp !== null) {
+    yield* mutexEnter(k, p2.lock);
+    const isfree = p2.zomblwp;
+    if (isfree !== null) {
+      p2.zomblwp = null;
+      yield* lwpFree(isfree, true, false); // releases p2.lock
+    } else mutexExit(k, p2.lock);
+  }
+
+  const l2 = new Lwp(k, p2, 0, l1.cpu, l1.priority, name, (l) =>
+    k.engine.newThread(`lwp`, lwpEntry(l)));
+  l2.pflag = LP_MPSAFE;
+  if (p2.system) l2.flag |= LW_SYSTEM;
+  starts.set(l2, start);
+
+  yield* mutexEnter(k, p2.lock);
+  if ((flags & LWP_DETACHED) !== 0) {
+    l2.prflag = LPR_DETACHED;
+    p2.ndlwps++;
+  }
+  p2.nlwpid = (p2.nlwpid + 1) | 0; // lwpid_t is 32 bits; skip 0 on wrap
+  if (p2.nlwpid === 0) p2.nlwpid++;
+  l2.lid = p2.nlwpid;
+  (l2.td as { name: string }).name = `${p2.pid}.${l2.lid}`;
+  l2.sibNext = p2.lwps;
+  if (p2.lwps !== null) p2.lwps.sibPrev = l2;
+  p2.lwps = l2;
+  p2.lidMap.set(l2.lid, l2);
+  p2.nlwps++;
+  if (k.personality.createCountsNrlwps) p2.nrlwps++;
+  if (!p2.system) {
+    // Look for a CPU to start on.
+    yield* lwpLock(l2);
+    l2.cpu = schedTakecpu(l2);
+    lwpUnlockTo(l2, l2.cpu.spcMutex);
+  }
+  mutexExit(k, p2.lock);
+  k.alllwp.add(l2);
+  l2.sys = k.makeSys(l2);
+  if (k.tracing) k.emit({ ...k.ev(l1), type: 'create', newLid: l2.lid, flags });
+  return l2;
+}
+
+/**
+ * The bottom frame of every LWP: lwp_startup, the trip to user mode, the
+ * start routine, and lwp_exit when it returns.  A start routine that throws
+ * is a fault: the process dies, as a process that faulted does.
+ */
+function* lwpEntry(l: Lwp): Gen<never> {
+  lwpStartup(l);
+  yield* call(miUserret(l));
+  const start = starts.get(l)!;
+  starts.delete(l);
+  let fault: { error: unknown } | null = null;
+  try {
+    yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
+  } catch (error) {
+    fault = { error };
+  }
+  if (fault !== null) yield* call(userFault(l, fault.error));
+  yield* call(lwpExit(l));
+  return l.k.panic('lwp_exit returned');
+}
+
+/** lwp_startup: the first thing a new LWP runs, on its CPU, with nothing locked. */
+export function lwpStartup(l: Lwp): void {
+  const k = l.k;
+  kassert(l === k.curlwp(), () => `lwp_startup: ${l.proc.pid}.${l.lid} is not curlwp`);
+  kassert(l.stat === LSONPROC, 'lwp_startup: lwp not LSONPROC');
+  kassert(l.locks === 0, 'lwp_startup: locks held');
+}
+
+/**
+ * lwp_exit: called by curlwp with nothing locked; never returns.  The last
+ * live LWP takes the whole process with it (exit1, status 0).
+ */
+export function* lwpExit(l: Lwp): Gen<never> {
+  const k = l.k;
+  const p = l.proc;
+  kassert(l === k.curlwp(), 'lwp_exit: not curlwp');
+  kassert(l.locks === 0, () => `lwp_exit: ${p.pid}.${l.lid} holds ${l.locks} lock(s)`);
+
+  yield* mutexEnter(k, p.lock);
+  if (p.nlwps - p.nzlwps === 1) {
+    kassert(p !== k.proc0, 'lwp_exit: last lwp of proc0');
+    return yield* exit1(l, 0, 0);
+  }
+  p.nzlwps++;
+  l.exiting = true;
+  mutexExit(k, p.lock);
+
+  k.lwpExitHooks(l);
+
+  // Drop the references others hold, and park a detached LWP for collection.
+  yield* mutexEnter(k, p.lock);
+  yield* lwpDrainrefs(l);
+  if ((l.prflag & LPR_DETACHED) !== 0) {
+    let l2: Lwp | null;
+    while ((l2 = p.zomblwp) !== null) {
+      p.zomblwp = null;
+      yield* lwpFree(l2, false, false); // releases p.lock
+      yield* mutexEnter(k, p.lock);
+      l.refcnt++;
+      yield* lwpDrainrefs(l);
+    }
+    p.zomblwp = l;
+  }
+
+  // A pending process signal we were asked to take goes to the others.
+  if ((l.flag & LW_PENDSIG) !== 0 && k.procSigPending(p)) {
+    for (const l2 of p.eachLwp()) {
+      yield* lwpLock(l2);
+      l2.flag |= LW_PENDSIG;
+      lwpUnlock(l2);
+    }
+  }
+
+  yield* lwpLock(l);
+  l.exiting = false;
+  k.setStat(l, LSZOMB, 'exit');
+  if (l.name !== null) l.name = '(zombie)';
+  lwpUnlock(l);
+  p.nrlwps--;
+  yield* cvBroadcast(k, p.lwpcv);
+  mutexExit(k, p.lock);
+  if (k.tracing) k.emit({ ...k.ev(l), type: 'exit' });
+  return yield* lwpExitSwitchaway(l);
+}
+
+/**
+ * lwp_free: free a dead LWP.  Unless `last`, called with p.lock held, which
+ * it releases.  Waits until the LWP is off its CPU.  `recycle` says the
+ * structure is about to be reused (lwp_create); it changes nothing here.
+ */
+export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
+  const k = l.k;
+  const p = l.proc;
+  kassert(l !== k.curlwp(), 'lwp_free: freeing curlwp');
+  kassert(last || mutexOwned(k, p.lock), 'lwp_free: p.lock not held');
+  kassert(l.stat === LSZOMB, () => `lwp_free: ${p.pid}.${l.lid} is not a zombie`);
+  if (!last) {
+    // Fold its run time into the process, as it comes off the list.
+    p.rtime += l.rtime;
+    p.nvcsw += l.ncsw - l.nivcsw;
+    p.nivcsw += l.nivcsw;
+    unlinkLwp(p, l);
+    p.nlwps--;
+    p.nzlwps--;
+    if ((l.prflag & LPR_DETACHED) !== 0) p.ndlwps--;
+    // Have LWPs sleeping in lwp_wait1 re-check for deadlock.
+    yield* cvBroadcast(k, p.lwpcv);
+    mutexExit(k, p.lock);
+  }
+  // On another CPU it may not have switched away yet: wait until it has.
+  yield* waitOffCpu(l);
+  k.alllwp.delete(l);
+  if (k.tracing) {
+    const cur = k.curlwp();
+    k.emit({ ...k.ev(cur ?? l), type: 'free', freedLid: l.lid });
+  }
+  void recycle;
+}
+
+function unlinkLwp(p: Proc, l: Lwp): void {
+  if (l.sibPrev === null) p.lwps = l.sibNext;
+  else l.sibPrev.sibNext = l.sibNext;
+  if (l.sibNext !== null) l.sibNext.sibPrev = l.sibPrev;
+  l.sibNext = l.sibPrev = null;
+  if (p.lidMap.get(l.lid) === l) p.lidMap.delete(l.lid);
+}
+
+/** What lwp_wait1 reports: an errno, and on success the lid collected. */
+export interface WaitResult {
+  error: number;
+  departed: number;
+}
+
+/**
+ * lwp_wait1: wait for an LWP of our process to exit and collect it.  lid 0
+ * means any undetached LWP.  Called with p.lock held; returns with it held.
+ */
+export function* lwpWait1(l: Lwp, lid: number, flags: number): Gen<WaitResult> {
+  const k = l.k;
+  const p = l.proc;
+  kassert(mutexOwned(k, p.lock), 'lwp_wait1: p.lock not held');
+  p.nlwpwait++;
+  l.inWait = true;
+  l.waitingfor = lid;
+  const curlid = l.lid;
+  const exiting = (flags & LWPWAIT_EXITCONTROL) !== 0;
+  let error = 0;
+
+  for (;;) {
+    // The process is dumping core: go and be suspended until it is done.
+    if ((p.sflag & PS_WCORE) !== 0) {
+      mutexExit(k, p.lock);
+      yield* lwpUserret(l);
+      k.panic('lwp_wait1: lwp_userret returned during a core dump');
+    }
+
+    // Drain any detached LWP waiting to be reaped.
+    let l2: Lwp | null;
+    while ((l2 = p.zomblwp) !== null) {
+      p.zomblwp = null;
+      yield* lwpFree(l2, false, false); // releases p.lock
+      yield* mutexEnter(k, p.lock);
+    }
+
+    // Look for an LWP to collect.  While the whole process exits, detached
+    // LWPs count as eligible (but are drained above, not here).
+    let nfound = 0;
+    error = 0;
+    for (l2 = p.lwps; l2 !== null; l2 = l2.sibNext) {
+      // A specific wait whose target waits for us: deadlock.  Also traps
+      // waiting for oneself.  Longer cycles are not detected (the seed's note).
+      if (l2.lid === lid && l2.waitingfor === curlid) {
+        error = EDEADLK;
+        break;
+      }
+      if (l2 === l) continue;
+      if ((l2.prflag & LPR_DETACHED) !== 0) {
+        if (exiting) nfound++;
+        continue;
+      }
+      if (lid !== 0) {
+        if (l2.lid !== lid) continue;
+        if (l2.waiter === 0) l2.waiter = curlid; // first waiter
+      } else if (l2.waiter !== 0) {
+        // Someone else waits for it specifically; it is theirs.
+        nfound++;
+        continue;
+      }
+      nfound++;
+      if (l2.stat !== LSZOMB) continue;
+
+      l.waitingfor = 0;
+      l2.waiter = 0;
+      p.nlwpwait--;
+      l.inWait = false;
+      const departed = l2.lid;
+      yield* lwpFree(l2, false, false); // releases p.lock
+      yield* mutexEnter(k, p.lock);
+      return { error: 0, departed };
+    }
+
+    if (error !== 0) break;
+    if (nfound === 0) {
+      error = ESRCH;
+      break;
+    }
+
+    // The kernel makes sure it cannot deadlock while exiting: keep waiting.
+    if (exiting) {
+      kassert(p.nlwps > 1, 'lwp_wait1: exiting with one lwp');
+      yield* cvWait(l, p.lwpcv, p.lock);
+      continue;
+    }
+
+    // Everyone else waits for exits or is suspended, and no zombie or
+    // potential zombie is left: waiting would deadlock.  Or the process is
+    // exiting and we are not the LWP running the exit.
+    if ((p.sflag & PS_WEXIT) !== 0 || p.nrlwps + p.nzlwps - p.ndlwps <= p.nlwpwait) {
+      error = EDEADLK;
+      break;
+    }
+
+    // Wait for an LWP to exit, be collected or be detached.
+    if ((error = yield* cvWaitSig(l, p.lwpcv, p.lock)) !== 0) break;
+  }
+
+  // Nothing collected.  Give up our claim on a specific target and let the
+  // other waiters re-check for zombies and deadlock.
+  if (lid !== 0) {
+    const t = p.lidMap.get(lid);
+    if (t !== undefined && t.waiter === curlid) t.waiter = 0;
+  }
+  p.nlwpwait--;
+  l.inWait = false;
+  l.waitingfor = 0;
+  yield* cvBroadcast(k, p.lwpcv);
+  return { error, departed: 0 };
+}
+
+/**
+ * lwp_suspend: ask t to suspend.  Called with p.lock held and t locked;
+ * returns with t unlocked.  The suspension itself happens in lwp_userret.
+ */
+export function* lwpSuspend(curl: Lwp, t: Lwp): Gen<number> {
+  const k = t.k;
+  kassert(mutexOwned(k, t.proc.lock), 'lwp_suspend: p.lock not held');
+  kassert(lwpLocked(t), 'lwp_suspend: target not locked');
+  kassert(curl !== t || curl.stat === LSONPROC, 'lwp_suspend: self not on cpu');
+
+  // If we have been told to exit, suspending anyone else could deadlock.
+  // (1.69.2.6 tested l_stat here by mistake, so its guard never fired.)
+  if (k.personality.suspendExitGuard && (curl.flag & (LW_WEXIT | LW_WCORE)) !== 0) {
+    lwpUnlock(t);
+    return EDEADLK;
+  }
+
+  switch (t.stat) {
+    case LSRUN:
+    case LSONPROC:
+      t.flag |= LW_WSUSPEND;
+      lwpNeedUserret(t);
+      lwpUnlock(t);
+      return 0;
+    case LSSLEEP:
+      t.flag |= LW_WSUSPEND;
+      // Kick it to the kernel boundary so that it releases what it holds.
+      if ((t.flag & LW_SINTR) !== 0) yield* setrunnable(t);
+      else lwpUnlock(t);
+      return 0;
+    case LSSUSPENDED:
+      lwpUnlock(t);
+      return 0;
+    case LSSTOP:
+      t.flag |= LW_WSUSPEND;
+      yield* setrunnable(t);
+      return 0;
+    case LSIDL:
+    case LSZOMB:
+      lwpUnlock(t);
+      return EINTR; // what Solaris does
+  }
+}
+
+/**
+ * lwp_continue: restart a suspended LWP, or cancel a suspension that has
+ * not happened yet.  Called with p.lock held and l locked; returns with l
+ * unlocked.
+ */
+export function* lwpContinue(l: Lwp): Gen<void> {
+  kassert(mutexOwned(l.k, l.proc.lock), 'lwp_continue: p.lock not held');
+  kassert(lwpLocked(l), 'lwp_continue: lwp not locked');
+  if ((l.flag & LW_WREBOOT) !== 0) {
+    lwpUnlock(l);
+    return;
+  }
+  l.flag &= ~LW_WSUSPEND;
+  if (l.stat !== LSSUSPENDED) {
+    lwpUnlock(l);
+    return;
+  }
+  yield* setrunnable(l);
+}
+
+/** lwp_find: a live LWP of p by lid (not LSIDL, not LSZOMB), or null.  p.lock held. */
+export function lwpFind(p: Proc, id: number): Lwp | null {
+  kassert(mutexOwned(p.k, p.lock), 'lwp_find: p.lock not held');
+  const l = p.lidMap.get(id);
+  if (l === undefined || l.stat === LSIDL || l.stat === LSZOMB) return null;
+  return l;
+}
+
+/**
+ * lwp_find2: find process `pid` (0: our own) and LWP `lid` in it (0: the
+ * first on its list, in any state).  On success returns with p.lock held.
+ */
+export function* lwpFind2(cur: Lwp, pid: number, lid: number): Gen<Lwp | null> {
+  const k = cur.k;
+  let p: Proc | undefined;
+  if (pid !== 0) {
+    yield* mutexEnter(k, k.procLock);
+    p = k.procs.get(pid);
+    if (p === undefined) {
+      mutexExit(k, k.procLock);
+      return null;
+    }
+    yield* mutexEnter(k, p.lock);
+    mutexExit(k, k.procLock);
+  } else {
+    p = cur.proc;
+    yield* mutexEnter(k, p.lock);
+  }
+  const l = lid !== 0 ? lwpFind(p, lid) : p.lwps;
+  if (l === null) mutexExit(k, p.lock);
+  return l;
+}
+
+/** lwp_alive: is l in a state that can still run?  p.lock held. */
+export function lwpAlive(l: Lwp): boolean {
+  kassert(mutexOwned(l.k, l.proc.lock), 'lwp_alive: p.lock not held');
+  switch (l.stat) {
+    case LSSLEEP: case LSRUN: case LSONPROC: case LSSTOP: case LSSUSPENDED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** lwp_find_first: the first live LWP of p, or null.  p.lock held. */
+export function lwpFindFirst(p: Proc): Lwp | null {
+  kassert(mutexOwned(p.k, p.lock), 'lwp_find_first: p.lock not held');
+  for (const l of p.eachLwp()) if (lwpAlive(l)) return l;
+  return null;
+}
+
+/** lwp_addref: hold l's structure; it cannot finish exiting until released.  p.lock held. */
+export function lwpAddref(l: Lwp): void {
+  kassert(mutexOwned(l.k, l.proc.lock), 'lwp_addref: p.lock not held');
+  kassert(l.stat !== LSZOMB, 'lwp_addref: zombie');
+  kassert(l.refcnt !== 0, 'lwp_addref: refcnt is zero');
+  l.refcnt++;
+}
+
+/** lwp_delref: drop a reference; takes and releases p.lock. */
+export function* lwpDelref(l: Lwp): Gen<void> {
+  const k = l.k;
+  yield* mutexEnter(k, l.proc.lock);
+  yield* lwpDelref2(l);
+  mutexExit(k, l.proc.lock);
+}
+
+/** lwp_delref2: drop a reference with p.lock held; the last one wakes the drainer. */
+export function* lwpDelref2(l: Lwp): Gen<void> {
+  const k = l.k;
+  kassert(mutexOwned(k, l.proc.lock), 'lwp_delref2: p.lock not held');
+  kassert(l.stat !== LSZOMB, 'lwp_delref2: zombie');
+  kassert(l.refcnt > 0, () => `lwp_delref2: ${l.proc.pid}.${l.lid} refcnt would go negative`);
+  if (--l.refcnt === 0) yield* cvBroadcast(k, l.proc.lwpcv);
+}
+
+/** lwp_drainrefs: drop our own reference and wait for all others to go.  p.lock held. */
+export function* lwpDrainrefs(l: Lwp): Gen<void> {
+  const k = l.k;
+  kassert(mutexOwned(k, l.proc.lock), 'lwp_drainrefs: p.lock not held');
+  kassert(l.refcnt !== 0, 'lwp_drainrefs: refcnt is zero');
+  l.refcnt--;
+  while (l.refcnt !== 0) yield* cvWait(l, l.proc.lwpcv, l.proc.lock);
+}
+
+/**
+ * lwp_need_userret: make l pass through lwp_userret soon.  Called with l
+ * locked.  An LWP running on another CPU gets an AST there (an IPI).
+ */
+export function lwpNeedUserret(l: Lwp): void {
+  kassert(lwpLocked(l), 'lwp_need_userret: lwp not locked');
+  const k = l.k;
+  const ci: CpuInfo = l.cpu;
+  if (l.stat !== LSONPROC || ci.curlwp !== l || ci === k.curcpu()) return;
+  if (k.tracing) {
+    const cur = k.curlwp()!;
+    k.emit({ ...k.ev(cur), type: 'ipi', target: ci.index, why: 'userret' });
+  }
+  k.engine.interrupt(ci.hw);
+}
+
+/**
+ * lwp_userret: on the way to user mode with LW_USERRET work.  Pending
+ * signals first, then suspension (or a core dump's stop), then exit; loop
+ * until nothing is left.  l = curlwp, LSONPROC, nothing locked.
+ */
+export function* lwpUserret(l: Lwp): Gen<void> {
+  const k = l.k;
+  const p = l.proc;
+  kassert(l === k.curlwp() && l.stat === LSONPROC, 'lwp_userret: not the running curlwp');
+  while ((l.flag & LW_USERRET) !== 0) {
+    if ((l.flag & (LW_PENDSIG | LW_WCORE | LW_WEXIT)) === LW_PENDSIG) {
+      yield* k.postsigs(l);
+    }
+    if ((l.flag & LW_WSUSPEND) !== 0) {
+      yield* mutexEnter(k, p.lock);
+      p.nrlwps--;
+      yield* cvBroadcast(k, p.lwpcv);
+      yield* lwpLock(l);
+      k.setStat(l, LSSUSPENDED, 'suspend');
+      if (k.personality.userretRelockOnSuspend) {
+        lwpUnlock(l);
+        mutexExit(k, p.lock);
+        yield* lwpLock(l);
+      } else {
+        mutexExit(k, p.lock);
+      }
+      yield* miSwitch(l);
+    }
+    if ((l.flag & LW_WEXIT) !== 0) {
+      yield* lwpExit(l);
+    }
+    if ((l.flag & LW_LWPCTL) !== 0) {
+      yield* lwpLock(l);
+      l.flag &= ~LW_LWPCTL;
+      lwpUnlock(l);
+    }
+    if ((l.flag & LW_WREBOOT) !== 0) l.flag &= ~LW_WREBOOT;
+  }
+}

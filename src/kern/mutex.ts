@@ -1,0 +1,107 @@
+/*
+ * Kernel mutexes (kern_mutex.c, reduced to what the model needs) and the
+ * per-LWP lock protocol of kern_lwp.c 1.172: lwp_lock, lwp_unlock,
+ * lwp_setlock, lwp_unlock_to, lwp_trylock, lwp_locked.
+ *
+ * Every acquisition is preceded by a choice point: that is where another
+ * CPU may get in first, so that is where interleavings differ.  A held
+ * mutex makes the acquirer spin (the engine parks the CPU until the owner
+ * releases it).  Code between yields is atomic, so a release needs no
+ * choice point.
+ *
+ * Ownership is checked: only the owner releases, and an LWP's count of held
+ * locks must be zero when it returns to user mode or switches away holding
+ * anything but its own LWP lock.
+ */
+import { choice, spin, type Gen } from '../engine/coroutine.ts';
+import { INTR_OWNER, type Kernel, type KMutex, type Lwp } from './kernel.ts';
+import { kassert } from './panic.ts';
+
+function owner(k: Kernel): object {
+  return k.curlwp() ?? INTR_OWNER;
+}
+
+function take(k: Kernel, m: KMutex, o: object): void {
+  m.owner = o;
+  if (o !== INTR_OWNER) (o as Lwp).locks++;
+}
+
+/** mutex_enter: called without m held; returns with m held by the current LWP. */
+export function* mutexEnter(k: Kernel, m: KMutex): Gen<void> {
+  yield choice(m.name);
+  const o = owner(k);
+  kassert(m.owner !== o, () => `mutex_enter: locking against myself: ${m.name}`);
+  if (m.owner !== null) {
+    m.contended++;
+    if (k.tracing && o !== INTR_OWNER) k.emit({ ...k.ev(o as Lwp), type: 'contention', lock: m.name });
+    do yield spin(() => m.owner === null, m.name);
+    while (m.owner !== null);
+  }
+  take(k, m, o);
+}
+
+/** mutex_tryenter: take m if it is free, without waiting.  Usable in interrupt context. */
+export function mutexTryEnter(k: Kernel, m: KMutex): boolean {
+  if (m.owner !== null) return false;
+  take(k, m, owner(k));
+  return true;
+}
+
+/** mutex_exit: called with m held by the current LWP (or interrupt context). */
+export function mutexExit(k: Kernel, m: KMutex): void {
+  const o = owner(k);
+  kassert(m.owner === o, () => `mutex_exit: ${m.name} not owned by ${describe(o)} (owner ${describe(m.owner)})`);
+  m.owner = null;
+  if (o !== INTR_OWNER) (o as Lwp).locks--;
+}
+
+export function mutexOwned(k: Kernel, m: KMutex): boolean {
+  return m.owner === owner(k);
+}
+
+function describe(o: object | null): string {
+  if (o === null) return 'nobody';
+  if (o === INTR_OWNER) return 'interrupt';
+  const l = o as Lwp;
+  return `lwp ${l.proc.pid}.${l.lid}`;
+}
+
+/** lwp_lock: lock the LWP's current lock, retrying if it moved while we waited. */
+export function* lwpLock(l: Lwp): Gen<void> {
+  const k = l.k;
+  for (;;) {
+    const old = l.mutex;
+    yield* mutexEnter(k, old);
+    if (l.mutex === old) return;
+    mutexExit(k, old);
+  }
+}
+
+/** lwp_unlock: called with the LWP locked. */
+export function lwpUnlock(l: Lwp): void {
+  mutexExit(l.k, l.mutex);
+}
+
+/** lwp_trylock: lock the LWP if its lock is free right now. */
+export function lwpTrylock(l: Lwp): boolean {
+  return mutexTryEnter(l.k, l.mutex);
+}
+
+/** lwp_locked: is the LWP locked (by us), and by `mtx` if given? */
+export function lwpLocked(l: Lwp, mtx: KMutex | null = null): boolean {
+  return mutexOwned(l.k, l.mutex) && (mtx === null || mtx === l.mutex);
+}
+
+/** lwp_setlock: lend the LWP a new lock.  The old one must be held; it stays held. */
+export function lwpSetlock(l: Lwp, m: KMutex): void {
+  kassert(mutexOwned(l.k, l.mutex), () => `lwp_setlock: ${l.proc.pid}.${l.lid} not locked`);
+  l.mutex = m;
+}
+
+/** lwp_unlock_to: lend the LWP a new lock and release the old one. */
+export function lwpUnlockTo(l: Lwp, m: KMutex): void {
+  kassert(lwpLocked(l), () => `lwp_unlock_to: ${l.proc.pid}.${l.lid} not locked`);
+  const old = l.mutex;
+  l.mutex = m;
+  mutexExit(l.k, old);
+}

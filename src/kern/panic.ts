@@ -1,0 +1,20 @@
+/*
+ * Kernel panics.  A broken kernel assertion is never a silent corruption:
+ * it throws a KernelPanic carrying the message and the recent events, and
+ * Machine.run() reports it as outcome 'panic'.
+ */
+import type { KEvent } from './events.ts';
+
+export class KernelPanic extends Error {
+  override readonly name = 'KernelPanic';
+  /** The most recent kernel events before the panic (when recording was on). */
+  events: KEvent[] = [];
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** KASSERT: panic with `msg` unless `cond` holds. */
+export function kassert(cond: boolean, msg: string | (() => string)): asserts cond {
+  if (!cond) throw new KernelPanic(typeof msg === 'string' ? msg : msg());
+}

@@ -1,0 +1,82 @@
+/*
+ * Constants of the model, with NetBSD 6's names and values
+ * (sys/lwp.h, sys/proc.h, sys/param.h, sys/errno.h).
+ */
+
+/* LWP states (l.stat). */
+export const LSIDL = 1;       // created, not yet run; or an idle LWP off CPU
+export const LSRUN = 2;       // on a run queue
+export const LSSLEEP = 3;     // on a sleep queue
+export const LSSTOP = 4;      // stopped by job control
+export const LSZOMB = 5;      // dead, waiting to be collected
+export const LSONPROC = 7;    // running on a CPU
+export const LSSUSPENDED = 8; // suspended by _lwp_suspend
+export type LwpStat = 1 | 2 | 3 | 4 | 5 | 7 | 8;
+
+export const STAT_NAMES: Record<LwpStat, string> = {
+  [LSIDL]: 'IDL', [LSRUN]: 'RUN', [LSSLEEP]: 'SLEEP', [LSSTOP]: 'STOP',
+  [LSZOMB]: 'ZOMB', [LSONPROC]: 'ONPROC', [LSSUSPENDED]: 'SUSPENDED',
+};
+
+/* Process states (p.stat). */
+export const SIDL = 1;    // being created
+export const SACTIVE = 2; // has live LWPs
+export const SDYING = 3;  // exit1 is tearing it down
+export const SSTOP = 4;   // stopped by job control
+export const SZOMB = 5;   // exited, waiting for its parent
+export const SDEAD = 6;   // almost a zombie: its LWPs are gone, the parent not yet told
+export type ProcStat = 1 | 2 | 3 | 4 | 5 | 6;
+export const PSTAT_NAMES: Record<ProcStat, string> = {
+  [SIDL]: 'SIDL', [SACTIVE]: 'SACTIVE', [SDYING]: 'SDYING', [SSTOP]: 'SSTOP', [SZOMB]: 'SZOMB', [SDEAD]: 'SDEAD',
+};
+
+/* l.flag: covered by the LWP's lock (l.mutex). */
+export const LW_IDLE = 0x00000001;     // an idle LWP
+export const LW_LWPCTL = 0x00000002;   // update lwpctl in userret
+export const LW_SINTR = 0x00000080;    // sleep is interruptible
+export const LW_SYSTEM = 0x00000200;   // kernel thread
+export const LW_WSUSPEND = 0x00020000; // suspend before return to user
+export const LW_WCORE = 0x00080000;    // stop for core dump on return to user
+export const LW_WEXIT = 0x00100000;    // exit before return to user
+export const LW_PENDSIG = 0x01000000;  // pending signal for us
+export const LW_CANCELLED = 0x02000000;// next interruptible sleep returns EINTR at once
+export const LW_WREBOOT = 0x08000000;  // system is rebooting, please suspend
+export const LW_USERRET = LW_WEXIT | LW_PENDSIG | LW_WREBOOT | LW_WSUSPEND | LW_WCORE | LW_LWPCTL;
+
+/* l.pflag: covered by nothing (only the LWP itself touches it) or the CPU's locks. */
+export const LP_MPSAFE = 0x00000020;
+export const LP_PREEMPTING = 0x00000040; // the current switch is involuntary
+export const LP_RUNNING = 0x20000000;    // the LWP's state is tied to a CPU
+
+/* l.prflag: covered by p.lock. */
+export const LPR_DETACHED = 0x00800000;
+
+/* p.sflag: covered by p.lock. */
+export const PS_WCORE = 0x00080000; // process is dumping core
+export const PS_WEXIT = 0x00100000; // process is exiting
+
+/* _lwp_create flags. */
+export const LWP_DETACHED = 0x00000040;
+export const LWP_SUSPENDED = 0x00000080;
+
+/* lwp_wait1 flags. */
+export const LWPWAIT_EXITCONTROL = 0x00000001;
+
+/*
+ * Priorities: NetBSD's single 0..223 range, higher runs first.
+ * User LWPs live in PRI_USER..PRI_USER+NPRI_USER-1; kernel threads above.
+ */
+export const PRI_COUNT = 224;
+export const MAXPRI = PRI_COUNT - 1;
+export const PRI_USER = 0;
+export const NPRI_USER = 64;
+export const PRI_KERNEL = 64;
+export const PRI_KTHREAD = 128;
+export const PRI_KERNEL_RT = 192;
+export const PRI_IDLE = -1;
+/** Where a new top-level process's first LWP starts (lwp0's priority in NetBSD). */
+export const PRI_USER_DEFAULT = PRI_USER + NPRI_USER - 1;
+
+/* Signals the core needs (the signal subsystem adds the rest). */
+export const SIGKILL = 9;
+export const SIGSEGV = 11;

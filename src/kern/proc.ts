@@ -1,0 +1,104 @@
+/*
+ * Booting the kernel and creating processes (the parts of init_main.c,
+ * kern_fork.c and kern_kthread.c the model needs).
+ *
+ * proc0 is the kernel's own process: it holds each CPU's idle LWP and
+ * kernel threads, and is exempt from the per-process counter rules, as
+ * the seed's "special cases" for kernel threads allow.
+ */
+import { runDetached, type Gen } from '../engine/coroutine.ts';
+import { CpuInfo, type Kernel, Lwp, Proc, type Program } from './kernel.ts';
+import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
+import { LWP_DETACHED, LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
+import type { RunQueue } from './runq.ts';
+import { lwpCreate, type LwpStart } from './lwp.ts';
+import { idleLoop, schedEnqueueRunnable } from './synch.ts';
+
+/** Create proc0 and the CPUs, each running its idle LWP. */
+export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
+  const p0 = new Proc(k, 0, 'system', 0, null, true);
+  k.proc0 = p0;
+  k.procs.set(0, p0);
+  for (let i = 0; i < ncpu; i++) {
+    const ci = new CpuInfo(k, i, runq());
+    k.cpus.push(ci);
+    const idle = new Lwp(k, p0, i + 1, ci, PRI_IDLE, `idle/${i}`, (l) => k.engine.newThread(`idle/${i}`, idleLoop(ci)));
+    idle.flag = LW_IDLE | LW_SYSTEM;
+    idle.pflag = LP_RUNNING;
+    idle.stat = LSONPROC;
+    idle.mutex = ci.spcLwplock;
+    ci.idlelwp = ci.curlwp = idle;
+    ci.hw = k.engine.addCpu(idle.td);
+    linkLwp(p0, idle);
+    k.alllwp.add(idle);
+  }
+  p0.nlwpid = ncpu;
+}
+
+function linkLwp(p: Proc, l: Lwp): void {
+  l.sibNext = p.lwps;
+  if (p.lwps !== null) p.lwps.sibPrev = l;
+  p.lwps = l;
+  p.lidMap.set(l.lid, l);
+  p.nlwps++;
+}
+
+export interface SpawnOptions {
+  name: string;
+  uid: number;
+}
+
+/**
+ * fork1 for a fresh program: a new process with one LWP running
+ * `start`, made runnable.  l1 is the creating LWP (curlwp), or an idle LWP
+ * of proc0 when the machine itself spawns.  Returns the process.
+ */
+export function* procSpawn(l1: Lwp, parent: Proc | null, start: LwpStart, opts: SpawnOptions): Gen<Proc> {
+  const k = l1.k;
+  yield* mutexEnter(k, k.procLock);
+  const p = new Proc(k, k.nextpid++, opts.name, opts.uid, parent);
+  p.stat = SIDL;
+  k.procs.set(p.pid, p);
+  if (parent !== null) parent.children.add(p);
+  mutexExit(k, k.procLock);
+  if (k.tracing) k.emit({ ...k.ev(l1), type: 'proc', what: 'spawn', detail: `pid ${p.pid} ${opts.name}` });
+
+  const l2 = yield* lwpCreate(l1, p, 0, start, null);
+  if (l1.proc === k.proc0) l2.priority = PRI_USER_DEFAULT;
+
+  yield* mutexEnter(k, p.lock);
+  yield* lwpLock(l2);
+  p.stat = SACTIVE;
+  if (!k.personality.createCountsNrlwps) p.nrlwps++;
+  k.setStat(l2, LSRUN, 'fork');
+  schedEnqueueRunnable(l2);
+  lwpUnlock(l2);
+  mutexExit(k, p.lock);
+  return p;
+}
+
+/** Spawn from the host, between runs: the creation runs to completion at once. */
+export function spawnFromHost(k: Kernel, fn: Program, arg: unknown, opts: SpawnOptions): Proc {
+  return runDetached(procSpawn(k.cpus[0]!.idlelwp, null, { fn, arg }, opts));
+}
+
+/**
+ * kthread_create: a kernel thread in proc0 running a kernel path.  Made
+ * runnable at once.  Called by curlwp (or from the host).
+ */
+export function* kthreadCreate(l1: Lwp, name: string, body: (l: Lwp) => Gen<unknown>, pri = PRI_KTHREAD): Gen<Lwp> {
+  const k = l1.k;
+  const p0 = k.proc0;
+  const fn: Program = (_sys, l: Lwp) => body(l);
+  const start: LwpStart = { fn, arg: null };
+  const l2 = yield* lwpCreate(l1, p0, LWP_DETACHED, start, name);
+  start.arg = l2;
+  l2.priority = pri;
+  yield* mutexEnter(k, p0.lock);
+  yield* lwpLock(l2);
+  k.setStat(l2, LSRUN, 'kthread');
+  schedEnqueueRunnable(l2);
+  lwpUnlock(l2);
+  mutexExit(k, p0.lock);
+  return l2;
+}

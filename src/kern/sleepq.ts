@@ -1,0 +1,289 @@
+/*
+ * Sleep queues (kern_sleepq.c): LWPs blocked on a wait channel.
+ *
+ * Models sleeptab_lookup, sleepq_enter, sleepq_enqueue, sleepq_block,
+ * sleepq_remove, sleepq_unsleep, sleepq_timeout and sleepq_wake.
+ *
+ * Wait channels hash into SLEEPTAB_HASH_SIZE queues, each with its own
+ * spin lock.  A sleeping LWP's l.mutex is its queue's lock, and that lock
+ * covers l.wchan, l.wmesg and the queue's membership.  Within one channel
+ * waiters are woken first come, first served.
+ */
+import { spin, type Gen } from '../engine/coroutine.ts';
+import { CondVar, type CpuInfo, type Kernel, type KMutex, type Lwp } from './kernel.ts';
+import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
+import { EINTR, EWOULDBLOCK } from './errno.ts';
+import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
+import { kassert } from './panic.ts';
+import { KMutex as Mutex } from './kernel.ts';
+import { miSwitch, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
+
+export const SLEEPTAB_HASH_SIZE = 32;
+
+export class SleepQueue {
+  readonly lock: KMutex;
+  readonly waiters = new Map<object, Set<Lwp>>();
+  constructor(i: number) { this.lock = new Mutex(`sleepq${i}`, true); }
+}
+
+export class SleepTab {
+  readonly queues: SleepQueue[] = [];
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 0;
+  constructor() {
+    for (let i = 0; i < SLEEPTAB_HASH_SIZE; i++) this.queues.push(new SleepQueue(i));
+  }
+  /** The queue a wait channel hashes to.  Ids are handed out in first-use order: deterministic. */
+  queueOf(wchan: object): SleepQueue {
+    let id = this.ids.get(wchan);
+    if (id === undefined) this.ids.set(wchan, (id = this.nextId++));
+    return this.queues[id % SLEEPTAB_HASH_SIZE]!;
+  }
+}
+
+/** A wait channel's name for ps and traces. */
+export function wchanName(w: object | null, wmesg: string | null): string {
+  if (wmesg !== null) return wmesg;
+  if (w instanceof CondVar) return w.wmesg;
+  return w === null ? '' : '?';
+}
+
+/** sleeptab_lookup: find and lock the queue for `wchan`. */
+export function* sleeptabLookup(k: Kernel, wchan: object): Gen<SleepQueue> {
+  const sq = k.sleeptab.queueOf(wchan);
+  yield* mutexEnter(k, sq.lock);
+  return sq;
+}
+
+/**
+ * sleepq_enter: called with sq locked and l = curlwp, unlocked; returns with
+ * l's lock handed over to the queue's lock (still held).
+ */
+export function* sleepqEnter(sq: SleepQueue, l: Lwp): Gen<void> {
+  yield* lwpLock(l);
+  lwpUnlockTo(l, sq.lock);
+}
+
+/** sleepq_enqueue: called with l locked by sq's lock, on CPU; l becomes LSSLEEP. */
+export function sleepqEnqueue(sq: SleepQueue, wchan: object, wmesg: string, l: Lwp): void {
+  kassert(lwpLocked(l, sq.lock), 'sleepq_enqueue: lwp not locked by its sleep queue');
+  kassert(l.wchan === null && l.stat === LSONPROC, 'sleepq_enqueue: lwp already asleep');
+  l.wchan = wchan;
+  l.wmesg = wmesg;
+  l.sleepq = sq;
+  l.slpError = 0;
+  let set = sq.waiters.get(wchan);
+  if (set === undefined) sq.waiters.set(wchan, (set = new Set()));
+  set.add(l);
+  l.k.setStat(l, LSSLEEP, 'sleep');
+}
+
+/**
+ * sleepq_block: called with l asleep and locked by its queue; switches away
+ * and returns with nothing locked once woken.  Returns 0, EWOULDBLOCK on
+ * timeout, or (interruptible sleeps) EINTR when the LWP is cancelled,
+ * exiting or dumping core.  Signals come with the signal subsystem.
+ */
+export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<number> {
+  const k = l.k;
+  let error = 0;
+  let early = false;
+  if (catchSig) {
+    l.flag |= LW_SINTR;
+    if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) {
+      l.flag &= ~LW_CANCELLED;
+      error = EINTR;
+      early = true;
+    } else if ((l.flag & LW_PENDSIG) !== 0 && k.sigispending(l)) {
+      early = true;
+    }
+  }
+  if (early) {
+    yield* lwpUnsleep(l, true);
+  } else {
+    if (timo > 0) {
+      const timer = k.engine.timeout(timo, () => sleepqTimeout(l, timer));
+      l.sleepTimer = timer;
+    }
+    yield* miSwitch(l);
+    if (l.sleepTimer !== null) {
+      l.sleepTimer.cancelled = true;
+      l.sleepTimer = null;
+    }
+    if (l.slpError === EWOULDBLOCK) error = EWOULDBLOCK;
+  }
+  if (catchSig && error === 0) {
+    if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) error = EINTR;
+    else if ((l.flag & LW_PENDSIG) !== 0) error = yield* k.sigsleepError(l);
+  }
+  return error;
+}
+
+/**
+ * sleepq_remove: called with l locked by its queue and, when the LWP will
+ * go onto a run queue, that CPU's spcMutex held by the caller (`ci`).
+ * Takes l off the queue and makes it runnable (or leaves it stopped or
+ * suspended, or LSONPROC if it never left its CPU).  The queue lock stays
+ * held and stays l's lock only while l remains asleep elsewhere.
+ */
+function sleepqRemoveLocked(sq: SleepQueue, l: Lwp, ci: CpuInfo | null): void {
+  const set = sq.waiters.get(l.wchan!)!;
+  set.delete(l);
+  if (set.size === 0) sq.waiters.delete(l.wchan!);
+  l.wchan = null;
+  l.wmesg = null;
+  l.sleepq = null;
+  l.flag &= ~LW_SINTR;
+  const k = l.k;
+  if (l.stat !== LSSLEEP) {
+    // Stopped or suspended while asleep: whoever resumes it runs it.
+    lwpSetlock(l, l.cpu.spcLwplock);
+    return;
+  }
+  if ((l.pflag & LP_RUNNING) !== 0) {
+    // Still on its CPU on the way to mi_switch: it will notice.
+    lwpSetlock(l, l.cpu.spcLwplock);
+    k.setStat(l, LSONPROC, 'wakeup');
+    return;
+  }
+  kassert(ci !== null, 'sleepq_remove: no run queue locked');
+  l.cpu = ci;
+  lwpSetlock(l, ci.spcMutex);
+  k.setStat(l, LSRUN, 'wakeup');
+  schedEnqueueRunnable(l);
+}
+
+/** Does removing l from its sleep queue need a run queue lock? */
+function needsRunq(l: Lwp): boolean {
+  return l.stat === LSSLEEP && (l.pflag & LP_RUNNING) === 0;
+}
+
+/**
+ * Remove l from its queue, taking the run queue lock of the CPU it will run
+ * on.  Called with l locked by sq; returns with sq still held.
+ */
+function* sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
+  if (!needsRunq(l)) {
+    sleepqRemoveLocked(sq, l, null);
+    return;
+  }
+  const ci = schedTakecpu(l);
+  yield* mutexEnter(l.k, ci.spcMutex);
+  sleepqRemoveLocked(sq, l, ci);
+  mutexExit(l.k, ci.spcMutex);
+}
+
+/**
+ * sleepq_unsleep / lwp_unsleep: called with l locked by its sleep queue;
+ * takes it off the queue.  With `cleanup`, releases the queue lock.
+ */
+export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
+  const sq = l.sleepq;
+  kassert(sq !== null && lwpLocked(l, sq.lock), () => `lwp_unsleep: ${l.proc.pid}.${l.lid} not locked asleep`);
+  if (l.k.tracing) wakeupEvent(l);
+  yield* sleepqRemove(sq, l);
+  if (cleanup) mutexExit(l.k, sq.lock);
+}
+
+/**
+ * sleepq_wake: called with sq locked; wakes up to `expected` LWPs waiting
+ * on `wchan` and releases the queue lock.
+ */
+export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Gen<number> {
+  let n = 0;
+  const set = sq.waiters.get(wchan);
+  if (set !== undefined) {
+    for (const l of [...set]) {
+      if (n >= expected) break;
+      if (l.k.tracing) wakeupEvent(l);
+      yield* sleepqRemove(sq, l);
+      n++;
+    }
+  }
+  return n;
+}
+
+function wakeupEvent(l: Lwp): void {
+  const k = l.k;
+  const w = k.curlwp();
+  k.emit({ ...k.ev(l), type: 'wakeup', wakerPid: w === null ? -1 : w.proc.pid, wakerLid: w === null ? -1 : w.lid });
+}
+
+/**
+ * sleepq_timeout: the callout of a timed sleep, run in interrupt context
+ * between steps.  If the locks it needs are held by kernel code that is
+ * mid-path on some CPU, it tries again a tick later, as a callout would
+ * spin on them.
+ */
+function sleepqTimeout(l: Lwp, timer: { cancelled: boolean }): void {
+  const k = l.k;
+  if (timer.cancelled || l.sleepTimer !== timer || l.wchan === null) return;
+  const sq = l.sleepq!;
+  const retry = (): void => { k.engine.timeout(1, () => sleepqTimeout(l, timer)); };
+  if (!mutexTryEnter(k, sq.lock)) return retry();
+  let ci: CpuInfo | null = null;
+  if (needsRunq(l)) {
+    ci = schedTakecpu(l);
+    if (!mutexTryEnter(k, ci.spcMutex)) {
+      mutexExit(k, sq.lock);
+      return retry();
+    }
+  }
+  l.slpError = EWOULDBLOCK;
+  if (k.tracing) wakeupEvent(l);
+  sleepqRemoveLocked(sq, l, ci);
+  if (ci !== null) mutexExit(k, ci.spcMutex);
+  mutexExit(k, sq.lock);
+}
+
+/* Condition variables (kern_condvar.c): cv_wait, cv_wait_sig, cv_timedwait(_sig), cv_signal, cv_broadcast. */
+
+/**
+ * cv_wait family: called with `mtx` held; sleeps on cv, releasing mtx, and
+ * returns with mtx held again.  Returns sleepq_block's error.
+ */
+export function* cvWaitCommon(l: Lwp, cv: CondVar, mtx: KMutex, timo: number, catchSig: boolean): Gen<number> {
+  const k = l.k;
+  kassert(mtx.owner === l, () => `cv_wait: ${mtx.name} not held`);
+  const sq = yield* sleeptabLookup(k, cv);
+  yield* sleepqEnter(sq, l);
+  sleepqEnqueue(sq, cv, cv.wmesg, l);
+  mutexExit(k, mtx);
+  const error = yield* sleepqBlock(l, timo, catchSig);
+  yield* mutexEnter(k, mtx);
+  return error;
+}
+
+export function cvWait(l: Lwp, cv: CondVar, mtx: KMutex): Gen<number> {
+  return cvWaitCommon(l, cv, mtx, 0, false);
+}
+export function cvWaitSig(l: Lwp, cv: CondVar, mtx: KMutex): Gen<number> {
+  return cvWaitCommon(l, cv, mtx, 0, true);
+}
+export function cvTimedwaitSig(l: Lwp, cv: CondVar, mtx: KMutex, timo: number): Gen<number> {
+  return cvWaitCommon(l, cv, mtx, timo, true);
+}
+
+/** cv_broadcast: wake every waiter.  The caller normally holds the interlock. */
+export function* cvBroadcast(k: Kernel, cv: CondVar): Gen<void> {
+  const sq = k.sleeptab.queueOf(cv);
+  if (!sq.waiters.has(cv)) return; // cv_has_waiters: nobody to wake, no lock taken
+  yield* mutexEnter(k, sq.lock);
+  yield* sleepqWake(sq, cv, Infinity);
+  mutexExit(k, sq.lock);
+}
+
+/** cv_signal: wake one waiter. */
+export function* cvSignal(k: Kernel, cv: CondVar): Gen<void> {
+  const sq = k.sleeptab.queueOf(cv);
+  if (!sq.waiters.has(cv)) return;
+  yield* mutexEnter(k, sq.lock);
+  yield* sleepqWake(sq, cv, 1);
+  mutexExit(k, sq.lock);
+}
+
+/** Wait until no CPU still runs l (the spin at the end of lwp_free). */
+export function* waitOffCpu(l: Lwp): Gen<void> {
+  const off = (): boolean => (l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l;
+  if (!off()) yield spin(off, `lwp ${l.proc.pid}.${l.lid} off cpu`);
+}

@@ -1,0 +1,318 @@
+/*
+ * Machine: the engine, the kernel and the checker put together, and the
+ * API a user of lwpkit drives: spawn programs, run, inspect.
+ *
+ *   const m = new Machine({ ncpu: 4, seed: 1 });
+ *   const pid = m.spawn(main, { name: 'demo', uid: 1000 });
+ *   const result = m.run({ maxTicks: 1_000_000 });
+ *
+ * Same programs + same options + same seed = the same run, event for event.
+ */
+import { Engine, type EngineStop } from './engine/engine.ts';
+import { RecordingChooser, SeededChooser, type Chooser } from './engine/chooser.ts';
+import { Kernel, type Lwp, type Proc } from './kern/kernel.ts';
+import { KernelPanic } from './kern/panic.ts';
+import { type KEvent, type Listener, type StatName } from './kern/events.ts';
+import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
+import { SimpleRunQueue } from './kern/runq.ts';
+import { kernBoot, spawnFromHost } from './kern/proc.ts';
+import { miUserret } from './kern/synch.ts';
+import {
+  LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, LW_PENDSIG, LW_SINTR, LW_SYSTEM,
+  LW_WCORE, LW_WEXIT, LW_WSUSPEND, PSTAT_NAMES, STAT_NAMES, SZOMB,
+} from './kern/param.ts';
+import { wchanName } from './kern/sleepq.ts';
+import { Checker } from './check/invariants.ts';
+import { Sys, type ProgramFn } from './sys/sys.ts';
+import { isGeneratorFunction } from './sys/sys_lwp.ts';
+
+export interface MachineOptions {
+  /** Number of virtual CPUs (1..256).  Default 4. */
+  ncpu?: number;
+  /** Seed of the default chooser.  Default 1. */
+  seed?: number;
+  /** Check the kernel's invariants after every step.  Default true. */
+  check?: boolean;
+  /** Time slice of user code, in ticks.  Default 100. */
+  quantum?: number;
+  /** Ticks a system call costs on entry.  Default 1. */
+  syscallCost?: number;
+  /** Kernel personality: 'netbsd-6' (kern_lwp.c 1.172, default) or 'netbsd-4' (1.69.2.6). */
+  personality?: Personality | string;
+  /** Replace the seeded chooser (replay, exploration). */
+  chooser?: Chooser;
+  /** Keep every choice made, for replay (see Machine.choices). */
+  record?: boolean;
+}
+
+export interface RunOptions {
+  /** Stop when the virtual clock would pass this tick.  Default 1,000,000. */
+  maxTicks?: number;
+  /** Stop after this many engine steps.  Default 10,000,000. */
+  maxSteps?: number;
+}
+
+export type Outcome = 'idle' | 'deadlock' | 'panic' | 'limit';
+
+export interface BlockedLwp {
+  pid: number;
+  lid: number;
+  stat: StatName;
+  wchan: string;
+}
+
+export interface RunResult {
+  outcome: Outcome;
+  /** Virtual time at the end of the run. */
+  ticks: number;
+  /** Engine steps taken so far. */
+  steps: number;
+  /** For 'panic': the panic, with its message and the last events. */
+  panic?: KernelPanic;
+  /** For 'deadlock': the LWPs that can never run again. */
+  blocked?: BlockedLwp[];
+}
+
+
+export interface PsRow {
+  pid: number;
+  lid: number;
+  stat: StatName;
+  /** CPU the LWP is on or was last on. */
+  cpu: number;
+  pri: number;
+  /** What it sleeps on ('' when not asleep). */
+  wchan: string;
+  name: string;
+  /** Names of the flags set: LW_* (l_flag) and LPR_DETACHED. */
+  flags: string[];
+}
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  name: string;
+  uid: number;
+  stat: 'SIDL' | 'SACTIVE' | 'SDYING' | 'SSTOP' | 'SZOMB' | 'SDEAD';
+  nlwps: number;
+  nrlwps: number;
+  nzlwps: number;
+  ndlwps: number;
+  nlwpwait: number;
+  /** Exit status once the process has exited normally; null before, or if killed. */
+  exitStatus: number | null;
+  /** The signal that killed it (SIGSEGV for a program that threw); null otherwise. */
+  signal: number | null;
+  /** Why it was killed, when a program threw. */
+  fault: string | null;
+  /** Collected by its parent. */
+  reaped: boolean;
+  /** Ticks its LWPs have run (freed ones included). */
+  rtime: number;
+}
+
+const FLAG_NAMES: [number, string][] = [
+  [LW_IDLE, 'LW_IDLE'], [LW_SYSTEM, 'LW_SYSTEM'], [LW_SINTR, 'LW_SINTR'], [LW_WSUSPEND, 'LW_WSUSPEND'],
+  [LW_WCORE, 'LW_WCORE'], [LW_WEXIT, 'LW_WEXIT'], [LW_PENDSIG, 'LW_PENDSIG'],
+];
+
+export class Machine {
+  readonly engine: Engine;
+  readonly kernel: Kernel;
+  readonly checker: Checker | null;
+  readonly ncpu: number;
+  private readonly recorder: RecordingChooser | null;
+  private dead: KernelPanic | null = null;
+
+  constructor(opts: MachineOptions = {}) {
+    const ncpu = opts.ncpu ?? 4;
+    if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 256) throw new RangeError(`ncpu must be an integer from 1 to 256, got ${String(opts.ncpu)}`);
+    const seed = opts.seed ?? 1;
+    if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${String(opts.seed)}`);
+    const syscallCost = opts.syscallCost ?? 1;
+    if (!Number.isInteger(syscallCost) || syscallCost < 0) throw new RangeError(`syscallCost must be a non-negative integer, got ${String(opts.syscallCost)}`);
+    let personality: Personality = NETBSD_6;
+    if (typeof opts.personality === 'string') {
+      const p = PERSONALITIES[opts.personality];
+      if (p === undefined) throw new RangeError(`unknown personality '${opts.personality}' (known: ${Object.keys(PERSONALITIES).join(', ')})`);
+      personality = p;
+    } else if (opts.personality !== undefined) personality = opts.personality;
+    const base = opts.chooser ?? new SeededChooser(seed);
+    this.recorder = opts.record ? new RecordingChooser(base) : null;
+    this.ncpu = ncpu;
+    this.engine = new Engine(this.recorder ?? base, opts.quantum ?? 100);
+    const check = opts.check ?? true;
+    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check });
+    this.kernel.makeSys = (l) => new Sys(l);
+    kernBoot(this.kernel, ncpu, () => new SimpleRunQueue());
+    const k = this.kernel;
+    this.engine.hooks = {
+      // sched_tick: at the end of a slice, yield if something else of at
+      // least our priority waits here, or if kernel work is pending.
+      onQuantum: (cpu) => {
+        const ci = k.cpus[cpu.index]!;
+        const l = ci.curlwp;
+        if (ci.runq.maxPriority() < l.priority) return null;
+        ci.wantResched = true;
+        return miUserret(l);
+      },
+      onAst: (cpu) => miUserret(k.cpus[cpu.index]!.curlwp),
+    };
+    if (check) {
+      this.checker = new Checker(k);
+      k.onStat = this.checker.onStat;
+      this.engine.onStep = () => this.checker!.check();
+    } else this.checker = null;
+  }
+
+  /** Current virtual time, in ticks. */
+  get now(): number { return this.engine.now; }
+
+  /** Every choice made so far (with `record: true`), for a ReplayChooser. */
+  get choices(): readonly number[] {
+    if (this.recorder === null) throw new Error('choices are only kept with { record: true }');
+    return this.recorder.log;
+  }
+
+  /** Start `program` as a new process with one LWP; returns its pid. */
+  spawn<A>(program: ProgramFn<A>, opts: { name?: string; uid?: number; arg?: A } = {}): number {
+    if (this.dead !== null) throw new Error(`the machine panicked: ${this.dead.message}`);
+    if (!isGeneratorFunction(program)) throw new TypeError('spawn: the program must be a generator function (function*)');
+    const uid = opts.uid ?? 0;
+    if (!Number.isInteger(uid) || uid < 0) throw new RangeError(`spawn: uid must be a non-negative integer, got ${String(opts.uid)}`);
+    const name = opts.name ?? (program.name || 'a.out');
+    const p = this.guard(() => spawnFromHost(this.kernel, program, opts.arg, { name, uid }));
+    return p.pid;
+  }
+
+  /** Run until nothing can run, a deadlock, a panic, or a limit. */
+  run(opts: RunOptions = {}): RunResult {
+    const maxTicks = opts.maxTicks ?? 1_000_000;
+    const maxSteps = opts.maxSteps ?? 10_000_000;
+    if (this.dead !== null) return this.result('panic', { panic: this.dead });
+    let stop: EngineStop;
+    try {
+      stop = this.engine.run(maxTicks, maxSteps);
+    } catch (e) {
+      this.dead = this.toPanic(e);
+      return this.result('panic', { panic: this.dead });
+    }
+    switch (stop) {
+      case 'ticks':
+      case 'steps':
+        return this.result('limit');
+      case 'spin-deadlock': {
+        const what = this.engine.spinning().map((s) => `cpu${s.cpu} spinning on ${s.what}`).join(', ');
+        this.dead = this.toPanic(new KernelPanic(`spin deadlock: ${what}`));
+        return this.result('panic', { panic: this.dead });
+      }
+      case 'quiescent': {
+        const blocked = this.blocked();
+        return blocked.length === 0 ? this.result('idle') : this.result('deadlock', { blocked });
+      }
+    }
+  }
+
+  /** Subscribe to the kernel's event stream; returns the unsubscribe function. */
+  on(fn: Listener): () => void {
+    return this.kernel.on(fn);
+  }
+
+  /** One row per LWP of every process not yet reaped, idle LWPs included. */
+  ps(): PsRow[] {
+    const rows: PsRow[] = [];
+    for (const p of [...this.kernel.procs.values()].sort((a, b) => a.pid - b.pid)) {
+      if (p.reaped) continue;
+      const lwps = [...p.eachLwp()].sort((a, b) => a.lid - b.lid);
+      for (const l of lwps) rows.push(this.row(l));
+    }
+    return rows;
+  }
+
+  /** A process by pid (reaped ones too), or undefined. */
+  proc(pid: number): ProcInfo | undefined {
+    const p = this.kernel.procs.get(pid);
+    return p === undefined ? undefined : procInfo(p);
+  }
+
+  /** Every process ever created except proc0, by pid. */
+  procs(): ProcInfo[] {
+    return [...this.kernel.procs.values()].filter((p) => p !== this.kernel.proc0).sort((a, b) => a.pid - b.pid).map(procInfo);
+  }
+
+  private row(l: Lwp): PsRow {
+    const flags = FLAG_NAMES.filter(([bit]) => (l.flag & bit) !== 0).map(([, n]) => n);
+    if ((l.prflag & LPR_DETACHED) !== 0) flags.push('LPR_DETACHED');
+    return {
+      pid: l.proc.pid,
+      lid: l.lid,
+      stat: STAT_NAMES[l.stat] as StatName,
+      cpu: l.cpu.index,
+      pri: l.priority,
+      wchan: l.wchan === null ? '' : wchanName(l.wchan, l.wmesg),
+      name: l.name ?? '',
+      flags,
+    };
+  }
+
+  /** LWPs of live processes that can never run again (the run is quiescent). */
+  private blocked(): BlockedLwp[] {
+    const out: BlockedLwp[] = [];
+    for (const p of this.kernel.procs.values()) {
+      for (const l of p.eachLwp()) {
+        if ((l.flag & LW_IDLE) !== 0 || l.stat === LSZOMB) continue;
+        if (l.stat === LSSLEEP || l.stat === LSSTOP || l.stat === LSSUSPENDED || l.stat === LSONPROC) {
+          out.push({ pid: p.pid, lid: l.lid, stat: STAT_NAMES[l.stat] as StatName, wchan: wchanName(l.wchan, l.wmesg) });
+        }
+      }
+    }
+    return out.sort((a, b) => a.pid - b.pid || a.lid - b.lid);
+  }
+
+  private result(outcome: Outcome, extra: Partial<RunResult> = {}): RunResult {
+    return { outcome, ticks: this.engine.now, steps: this.engine.steps, ...extra };
+  }
+
+  private toPanic(e: unknown): KernelPanic {
+    const p = e instanceof KernelPanic ? e : new KernelPanic(`internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    p.events = this.kernel.recent.last();
+    if (this.kernel.tracing) {
+      const cpu = this.engine.cur;
+      const l = this.kernel.curlwp();
+      this.kernel.emit({ t: this.engine.now, cpu: cpu === null ? -1 : cpu.index, pid: l ? l.proc.pid : -1, lid: l ? l.lid : -1, type: 'panic', message: p.message });
+    }
+    return p;
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof KernelPanic) this.dead = this.toPanic(e);
+      throw e;
+    }
+  }
+}
+
+function procInfo(p: Proc): ProcInfo {
+  const exited = p.stat === SZOMB || p.reaped;
+  return {
+    pid: p.pid,
+    ppid: p.pptr === null ? 0 : p.pptr.pid,
+    name: p.name,
+    uid: p.uid,
+    stat: PSTAT_NAMES[p.stat] as ProcInfo['stat'],
+    nlwps: p.nlwps,
+    nrlwps: p.nrlwps,
+    nzlwps: p.nzlwps,
+    ndlwps: p.ndlwps,
+    nlwpwait: p.nlwpwait,
+    exitStatus: exited && p.termsig === 0 ? p.xstat : null,
+    signal: exited && p.termsig !== 0 ? p.termsig : null,
+    fault: p.fault,
+    reaped: p.reaped,
+    rtime: p.rtime + [...p.eachLwp()].reduce((s, l) => s + l.rtime, 0),
+  };
+}
+
+export type { KEvent, StatName };

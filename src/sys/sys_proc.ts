@@ -1,0 +1,70 @@
+/*
+ * Process and scheduling system calls: exit, getpid, the spawn/wait pair
+ * (fork+exec and wait4 reduced to what programs here need), sched_yield,
+ * and nanosleep.
+ */
+import type { Gen } from '../engine/coroutine.ts';
+import type { Lwp } from '../kern/kernel.ts';
+import { EINVAL, ENOEXEC, EWOULDBLOCK } from '../kern/errno.ts';
+import { mutexEnter } from '../kern/mutex.ts';
+import { exit1, procWait } from '../kern/exit.ts';
+import { procSpawn } from '../kern/proc.ts';
+import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../kern/sleepq.ts';
+import { kyield } from '../kern/synch.ts';
+import { isGeneratorFunction, type Retval } from './sys_lwp.ts';
+
+/** exit: end the whole process with `status` (only its low 8 bits are kept). */
+export function* sysExit(l: Lwp, status: unknown, rv: Retval<never>): Gen<number> {
+  if (!Number.isInteger(status)) {
+    rv.detail = 'status must be an integer';
+    return EINVAL;
+  }
+  yield* mutexEnter(l.k, l.proc.lock);
+  return yield* exit1(l, status as number, 0);
+}
+
+/** spawn: a child process running program(sys, arg); returns its pid. */
+export function* sysSpawn(l: Lwp, program: unknown, arg: unknown, rv: Retval<number>): Gen<number> {
+  if (!isGeneratorFunction(program)) {
+    rv.detail = 'the program must be a generator function (function*)';
+    return ENOEXEC;
+  }
+  const p = l.proc;
+  const child = yield* procSpawn(l, p, { fn: program, arg }, { name: program.name || p.name, uid: p.uid });
+  rv.value = child.pid;
+  return 0;
+}
+
+export interface WaitStatus { pid: number; status: number; signal: number }
+
+/** waitpid: reap child `pid` (-1: any child); ECHILD if there is none. */
+export function* sysWaitpid(l: Lwp, pid: unknown, rv: Retval<WaitStatus>): Gen<number> {
+  if (!Number.isInteger(pid) || (pid !== -1 && (pid as number) <= 0)) {
+    rv.detail = 'pid must be a child pid or -1 (process groups are not modeled)';
+    return EINVAL;
+  }
+  const r = yield* procWait(l, pid as number);
+  if (r.error === 0) rv.value = { pid: r.pid, status: r.status, signal: r.signal };
+  return r.error;
+}
+
+/** sched_yield: give the CPU to another runnable LWP of equal or better priority. */
+export function* sysSchedYield(l: Lwp): Gen<number> {
+  yield* kyield(l);
+  return 0;
+}
+
+/**
+ * nanosleep, in ticks: an interruptible timed sleep on a private channel
+ * (kpause).  Timing out is the normal end; a signal or an exit request
+ * ends it early with EINTR.
+ */
+export function* sysNanosleep(l: Lwp, ticks: unknown): Gen<number> {
+  if (!Number.isInteger(ticks) || (ticks as number) < 0) return EINVAL;
+  if (ticks === 0) return 0;
+  const sq = yield* sleeptabLookup(l.k, l);
+  yield* sleepqEnter(sq, l);
+  sleepqEnqueue(sq, l, 'nanoslp', l);
+  const error = yield* sleepqBlock(l, ticks as number, true);
+  return error === EWOULDBLOCK ? 0 : error;
+}
