@@ -130,7 +130,12 @@ export class Engine {
       for (let e = tl.peek(); e !== undefined && e.time <= this.now; e = tl.peek()) this.fire(tl.pop()!);
       const ready = this.ready;
       if (ready.length === 0) {
-        const e = tl.peek();
+        let e = tl.peek();
+        // Cancelled timers and interrupted bursts must not move the clock.
+        while (e !== undefined && (e.kind === 1 ? e.cancelled : e.gen !== e.cpu.gen)) {
+          tl.pop();
+          e = tl.peek();
+        }
         if (e === undefined) return this.spinners.length !== 0 ? 'spin-deadlock' : 'quiescent';
         if (e.time > maxTicks) { this.now = Math.max(this.now, maxTicks); return 'ticks'; }
         this.now = e.time;

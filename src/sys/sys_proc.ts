@@ -5,7 +5,7 @@
  */
 import type { Gen } from '../engine/coroutine.ts';
 import type { Lwp } from '../kern/kernel.ts';
-import { EINVAL, ENOEXEC, EWOULDBLOCK } from '../kern/errno.ts';
+import { EINTR, EINVAL, ENOEXEC, ERESTART, EWOULDBLOCK } from '../kern/errno.ts';
 import { mutexEnter } from '../kern/mutex.ts';
 import { exit1, procWait } from '../kern/exit.ts';
 import { procSpawn } from '../kern/proc.ts';
@@ -55,16 +55,24 @@ export function* sysSchedYield(l: Lwp): Gen<number> {
 }
 
 /**
- * nanosleep, in ticks: an interruptible timed sleep on a private channel
- * (kpause).  Timing out is the normal end; a signal or an exit request
- * ends it early with EINTR.
+ * nanosleep, in ticks (nanosleep1): interruptible timed sleeps on a private
+ * channel (kpause) until the time is up.  A wakeup that is not a timeout or
+ * an error (setrunnable kicking the sleeper, say for a suspension) sleeps
+ * again for what is left, as nanosleep1 does; a signal or an exit request
+ * ends it with EINTR.
  */
 export function* sysNanosleep(l: Lwp, ticks: unknown): Gen<number> {
   if (!Number.isInteger(ticks) || (ticks as number) < 0) return EINVAL;
-  if (ticks === 0) return 0;
-  const sq = yield* sleeptabLookup(l.k, l);
-  yield* sleepqEnter(sq, l);
-  sleepqEnqueue(sq, l, 'nanoslp', l);
-  const error = yield* sleepqBlock(l, ticks as number, true);
-  return error === EWOULDBLOCK ? 0 : error;
+  const k = l.k;
+  const deadline = k.now + (ticks as number);
+  for (;;) {
+    const timo = deadline - k.now;
+    if (timo <= 0) return 0;
+    const sq = yield* sleeptabLookup(k, l);
+    yield* sleepqEnter(sq, l);
+    sleepqEnqueue(sq, l, 'nanoslp', l);
+    const error = yield* sleepqBlock(l, timo, true);
+    if (error === EWOULDBLOCK) return 0;
+    if (error !== 0) return error === ERESTART ? EINTR : error;
+  }
 }
