@@ -245,3 +245,18 @@ test('sleep sleeps for the requested virtual time', () => {
   assertIdle(m.run());
   assert.equal(woke, 123);
 });
+
+test('NetBSD 6 hazard: a suspension taken after exit_lwps kicked the LWP hangs the exit (uninterruptible exit wait)', () => {
+  const m = new Machine({ ncpu: 4, seed: 1 });
+  const pid = m.spawn(function* (sys: Sys) {
+    const b = yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(1000); });
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(100); yield* s.exit(1); });
+    yield* sys.compute(10);
+    yield* sys.lwpSuspend(b); // pending: b sleeps out its nanosleep... until exit kicks it
+  });
+  const r = m.run();
+  assert.equal(r.outcome, 'deadlock');
+  // b took LW_WSUSPEND before LW_WEXIT in lwp_userret; the exiting LWP waits in lwp_wait1 forever.
+  assert.deepEqual(r.blocked!.map((b) => `${b.lid}:${b.stat}`).sort(), ['2:SUSPENDED', '3:SLEEP']);
+  assert.equal(m.proc(pid)!.stat, 'SACTIVE');
+});
