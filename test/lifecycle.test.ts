@@ -260,3 +260,19 @@ test('NetBSD 6 hazard: a suspension taken after exit_lwps kicked the LWP hangs t
   assert.deepEqual(r.blocked!.map((b) => `${b.lid}:${b.stat}`).sort(), ['2:SUSPENDED', '3:SLEEP']);
   assert.equal(m.proc(pid)!.stat, 'SACTIVE');
 });
+
+test('NetBSD 6 hazard: an LWP created by a sibling already told to exit is born suspended, and the exit waits for it forever', () => {
+  const m = new Machine({ ncpu: 2, seed: 1 });
+  const pid = m.spawn(function* (sys: Sys) {
+    yield* sys.lwpCreate(function* (s: Sys) {
+      yield* s.compute(50);              // flagged LW_WEXIT during this, but not kicked (NetBSD 6)
+      yield* s.lwpCreate(function* () {}); // creator has LW_WEXIT: the new LWP is LSSUSPENDED
+    });
+    yield* sys.compute(10);
+    yield* sys.exit(0);
+  });
+  const r = m.run();
+  assert.equal(r.outcome, 'deadlock');
+  assert.deepEqual(r.blocked!.map((b) => `${b.lid}:${b.stat}`), ['1:SLEEP', '3:SUSPENDED']);
+  assert.equal(m.proc(pid)!.stat, 'SACTIVE');
+});
