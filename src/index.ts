@@ -17,3 +17,8 @@ export { NETBSD_4, NETBSD_6, PERSONALITIES } from './kern/personality.ts';
 export type { Personality } from './kern/personality.ts';
 export { SeededChooser, RecordingChooser, ReplayChooser } from './engine/chooser.ts';
 export type { Chooser, ChoiceKind } from './engine/chooser.ts';
+export { toChromeTrace } from './trace/chrome.ts';
+export { checkTrace } from './trace/checkTrace.ts';
+export { toFtrace } from './trace/ftrace.ts';
+export { toKtrace } from './trace/ktrace.ts';
+export { namesFromMachine } from './trace/common.ts';

@@ -12,12 +12,12 @@ export type StatName = 'IDL' | 'RUN' | 'ONPROC' | 'SLEEP' | 'STOP' | 'SUSPENDED'
 interface Base { t: number; cpu: number; pid: number; lid: number }
 
 export type KEvent =
-  | (Base & { type: 'state'; from: StatName; to: StatName; why: string; wchan?: string })
+  | (Base & { type: 'state'; from: StatName; to: StatName; why: string; wchan?: string; /** for to === 'RUN': the CPU whose run queue it joins */ runqCpu?: number })
   | (Base & { type: 'switch'; toPid: number; toLid: number; voluntary: boolean })
   | (Base & { type: 'wakeup'; wakerPid: number; wakerLid: number })
-  | (Base & { type: 'create'; newLid: number; flags: number })
+  | (Base & { type: 'create'; newPid: number; newLid: number; flags: number; name: string | null })
   | (Base & { type: 'exit' })
-  | (Base & { type: 'free'; freedLid: number })
+  | (Base & { type: 'free'; freedPid: number; freedLid: number })
   | (Base & { type: 'contention'; lock: string })
   | (Base & { type: 'ipi'; target: number; why: string })
   | (Base & { type: 'syscall'; name: string; args: unknown[] })
@@ -54,9 +54,9 @@ export function formatEvent(e: KEvent): string {
     case 'state': return `${head} state ${e.from}->${e.to} (${e.why}${e.wchan ? ` on ${e.wchan}` : ''})`;
     case 'switch': return `${head} switch to ${e.toPid}.${e.toLid}${e.voluntary ? '' : ' (preempted)'}`;
     case 'wakeup': return `${head} woken by ${e.wakerPid}.${e.wakerLid}`;
-    case 'create': return `${head} created lwp ${e.newLid} flags=${e.flags.toString(16)}`;
+    case 'create': return `${head} created lwp ${e.newPid}.${e.newLid}${e.name ? ` (${e.name})` : ''} flags=${e.flags.toString(16)}`;
     case 'exit': return `${head} lwp exit`;
-    case 'free': return `${head} freed lwp ${e.freedLid}`;
+    case 'free': return `${head} freed lwp ${e.freedPid}.${e.freedLid}`;
     case 'contention': return `${head} contention on ${e.lock}`;
     case 'ipi': return `${head} ipi to cpu${e.target} (${e.why})`;
     case 'syscall': return `${head} CALL ${e.name}(${trimArgs(e.args).map(fmtArg).join(', ')})`;

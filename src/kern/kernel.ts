@@ -18,7 +18,7 @@ import type { Cpu, Engine } from '../engine/engine.ts';
 import type { Gen, Thread } from '../engine/coroutine.ts';
 import { EventRing, type KEvent, type Listener, type StatName } from './events.ts';
 import { KernelPanic } from './panic.ts';
-import { LSIDL, LSSLEEP, PRI_IDLE, SACTIVE, STAT_NAMES, type LwpStat, type ProcStat } from './param.ts';
+import { LSIDL, LSRUN, LSSLEEP, PRI_IDLE, SACTIVE, STAT_NAMES, type LwpStat, type ProcStat } from './param.ts';
 import type { Personality } from './personality.ts';
 import type { RunQueue } from './runq.ts';
 import { SleepTab } from './sleepq.ts';
@@ -271,7 +271,11 @@ export class Kernel {
     if (this.tracing) {
       if (this.onStat !== null) this.onStat(l, from, to, why);
       if (this.listenersOnly(l)) return;
-      this.emit({ ...this.ev(l), type: 'state', from: STAT_NAMES[from] as StatName, to: STAT_NAMES[to] as StatName, why, ...(l.wmesg !== null && to === LSSLEEP ? { wchan: l.wmesg } : {}) });
+      this.emit({
+        ...this.ev(l), type: 'state', from: STAT_NAMES[from] as StatName, to: STAT_NAMES[to] as StatName, why,
+        ...(l.wmesg !== null && to === LSSLEEP ? { wchan: l.wmesg } : {}),
+        ...(to === LSRUN ? { runqCpu: l.cpu.index } : {}),
+      });
     }
   }
 

@@ -94,7 +94,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   mutexExit(k, p2.lock);
   k.alllwp.add(l2);
   l2.sys = k.makeSys(l2);
-  if (k.tracing) k.emit({ ...k.ev(l1), type: 'create', newLid: l2.lid, flags });
+  if (k.tracing) k.emit({ ...k.ev(l1), type: 'create', newPid: p2.pid, newLid: l2.lid, flags, name });
   return l2;
 }
 
@@ -213,7 +213,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   k.alllwp.delete(l);
   if (k.tracing) {
     const cur = k.curlwp();
-    k.emit({ ...k.ev(cur ?? l), type: 'free', freedLid: l.lid });
+    k.emit({ ...k.ev(cur ?? l), type: 'free', freedPid: p.pid, freedLid: l.lid });
   }
   void recycle;
 }
