@@ -25,6 +25,7 @@ import { wchanName } from './kern/sleepq.ts';
 import { Checker } from './check/invariants.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
+import { SyscallError } from './sys/errors.ts';
 
 export interface MachineOptions {
   /** Number of virtual CPUs (1..256).  Default 4. */
@@ -211,6 +212,27 @@ export class Machine {
         return blocked.length === 0 ? this.result('idle') : this.result('deadlock', { blocked });
       }
     }
+  }
+
+  /**
+   * Read a sysctl node, or write it when `value` is given (returns the new
+   * value).  An unknown name throws a SyscallError ENOENT, a bad value
+   * EINVAL, a read-only node EPERM.
+   */
+  sysctl(name: string, value?: number): number {
+    const t = this.kernel.sysctl;
+    if (value !== undefined) {
+      const error = t.write(name, value);
+      if (error !== 0) throw new SyscallError('sysctl', error, `${name}=${String(value)}`);
+    }
+    const [error, v] = t.read(name);
+    if (error !== 0) throw new SyscallError('sysctl', error, name);
+    return v;
+  }
+
+  /** Every sysctl node with its value. */
+  sysctls(): { name: string; value: number; description: string; writable: boolean }[] {
+    return this.kernel.sysctl.list().map((n) => ({ name: n.name, value: n.get(), description: n.description, writable: n.set !== undefined }));
   }
 
   /** Subscribe to the kernel's event stream; returns the unsubscribe function. */

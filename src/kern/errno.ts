@@ -4,6 +4,7 @@
  * system-call layer turns a non-zero one into a thrown SyscallError.
  */
 export const EPERM = 1;
+export const ENOENT = 2;
 export const ESRCH = 3;
 export const EINTR = 4;
 export const ENOEXEC = 8;
@@ -29,6 +30,7 @@ export const EWOULDBLOCK = EAGAIN;
 
 const NAMES: Record<number, [string, string]> = {
   [EPERM]: ['EPERM', 'Operation not permitted'],
+  [ENOENT]: ['ENOENT', 'No such file or directory'],
   [ESRCH]: ['ESRCH', 'No such process'],
   [EINTR]: ['EINTR', 'Interrupted system call'],
   [ENOEXEC]: ['ENOEXEC', 'Exec format error'],

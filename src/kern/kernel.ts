@@ -22,6 +22,7 @@ import { LSIDL, LSRUN, LSSLEEP, PRI_IDLE, SACTIVE, STAT_NAMES, type LwpStat, typ
 import type { Personality } from './personality.ts';
 import type { RunQueue } from './runq.ts';
 import { SleepTab } from './sleepq.ts';
+import { SysctlTree } from './sysctl.ts';
 import { LW_PENDSIG } from './param.ts';
 
 /** A kernel mutex: spin (spc locks, sleep queue locks) or adaptive (p.lock). */
@@ -203,6 +204,7 @@ export class Kernel {
   /** Called for every state change while tracing: the transition check hangs here. */
   onStat: ((l: Lwp, from: LwpStat, to: LwpStat, why: string) => void) | null = null;
   readonly sleeptab = new SleepTab();
+  readonly sysctl = new SysctlTree();
 
   /*
    * Hooks for the signal subsystem (kern_sig.c).  Until it is installed no

@@ -33,6 +33,8 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
     k.alllwp.add(idle);
   }
   p0.nlwpid = ncpu;
+  k.sysctl.add({ name: 'kern.nswtch', description: 'Context switches on all CPUs', get: () => k.cpus.reduce((n, ci) => n + ci.nswtch, 0) });
+  k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
 }
 
 function linkLwp(p: Proc, l: Lwp): void {
