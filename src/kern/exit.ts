@@ -40,7 +40,7 @@ export function* exit1(l: Lwp, code: number, sig: number): Gen<never> {
     return yield* lwpExit(l);
   }
   p.sflag |= PS_WEXIT;
-  if (k.tracing) k.emit({ ...k.ev(l), type: 'proc', what: 'exit', detail: sig !== 0 ? `signal ${sig}` : `status ${code}` });
+  if (k.tracing) k.emit({ type: 'proc', what: 'exit', detail: sig !== 0 ? `signal ${sig}` : `status ${code}`, ...k.ev(l) });
 
   // Make every other LWP exit before tearing the process down.
   if (p.nlwps > 1) yield* exitLwps(l);
@@ -74,7 +74,7 @@ export function* exit1(l: Lwp, code: number, sig: number): Gen<never> {
 
   if (p.pptr !== null) yield* cvBroadcast(k, p.pptr.waitcv);
   mutexExit(k, k.procLock);
-  if (k.tracing) k.emit({ ...k.ev(l), type: 'proc', what: 'zombie', detail: sig !== 0 ? `signal ${sig}` : `status ${code & 0xff}` });
+  if (k.tracing) k.emit({ type: 'proc', what: 'zombie', detail: sig !== 0 ? `signal ${sig}` : `status ${code & 0xff}`, ...k.ev(l) });
   return yield* lwpExitSwitchaway(l);
 }
 
@@ -121,7 +121,7 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   const k = l.k;
   const p = l.proc;
   const reason = `lwp ${l.lid} threw ${describeError(error)}`;
-  if (k.tracing) k.emit({ ...k.ev(l), type: 'proc', what: 'fault', detail: reason });
+  if (k.tracing) k.emit({ type: 'proc', what: 'fault', detail: reason, ...k.ev(l) });
   yield* mutexEnter(k, p.lock);
   if ((p.sflag & PS_WEXIT) !== 0) {
     mutexExit(k, p.lock);
@@ -198,5 +198,5 @@ function* procFree(c: Proc): Gen<void> {
   const last = c.lastlwp!;
   yield* lwpFree(last, false, true);
   c.rtime += last.rtime;
-  if (k.tracing) k.emit({ ...k.ev(k.curlwp()!), type: 'proc', what: 'reap', detail: `pid ${c.pid}` });
+  if (k.tracing) k.emit({ type: 'proc', what: 'reap', detail: `pid ${c.pid}`, ...k.ev(k.curlwp()!) });
 }

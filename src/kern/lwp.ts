@@ -94,7 +94,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   mutexExit(k, p2.lock);
   k.alllwp.add(l2);
   l2.sys = k.makeSys(l2);
-  if (k.tracing) k.emit({ ...k.ev(l1), type: 'create', newPid: p2.pid, newLid: l2.lid, flags, name });
+  if (k.tracing) k.emit({ type: 'create', newPid: p2.pid, newLid: l2.lid, flags, name, ...k.ev(l1) });
   return l2;
 }
 
@@ -180,7 +180,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   p.nrlwps--;
   yield* cvBroadcast(k, p.lwpcv);
   mutexExit(k, p.lock);
-  if (k.tracing) k.emit({ ...k.ev(l), type: 'exit' });
+  if (k.tracing) k.emit({ type: 'exit', ...k.ev(l) });
   return yield* lwpExitSwitchaway(l);
 }
 
@@ -213,7 +213,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   k.alllwp.delete(l);
   if (k.tracing) {
     const cur = k.curlwp();
-    k.emit({ ...k.ev(cur ?? l), type: 'free', freedPid: p.pid, freedLid: l.lid });
+    k.emit({ type: 'free', freedPid: p.pid, freedLid: l.lid, ...k.ev(cur ?? l) });
   }
   void recycle;
 }
@@ -498,7 +498,7 @@ export function lwpNeedUserret(l: Lwp): void {
   if (l.stat !== LSONPROC || ci.curlwp !== l || ci === k.curcpu()) return;
   if (k.tracing) {
     const cur = k.curlwp()!;
-    k.emit({ ...k.ev(cur), type: 'ipi', target: ci.index, why: 'userret' });
+    k.emit({ type: 'ipi', target: ci.index, why: 'userret', ...k.ev(cur) });
   }
   k.engine.interrupt(ci.hw);
 }

@@ -33,7 +33,7 @@ export function* mutexEnter(k: Kernel, m: KMutex): Gen<void> {
   kassert(m.owner !== o, () => `mutex_enter: locking against myself: ${m.name}`);
   if (m.owner !== null) {
     m.contended++;
-    if (k.tracing && o !== INTR_OWNER) k.emit({ ...k.ev(o as Lwp), type: 'contention', lock: m.name });
+    if (k.tracing && o !== INTR_OWNER) k.emit({ type: 'contention', lock: m.name, ...k.ev(o as Lwp) });
     do yield spin(() => m.owner === null, m.name);
     while (m.owner !== null);
   }

@@ -206,7 +206,7 @@ export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Ge
 function wakeupEvent(l: Lwp): void {
   const k = l.k;
   const w = k.curlwp();
-  k.emit({ ...k.ev(l), type: 'wakeup', wakerPid: w === null ? -1 : w.proc.pid, wakerLid: w === null ? -1 : w.lid });
+  k.emit({ type: 'wakeup', wakerPid: w === null ? -1 : w.proc.pid, wakerLid: w === null ? -1 : w.lid, ...k.ev(l) });
 }
 
 /**
@@ -284,6 +284,7 @@ export function* cvSignal(k: Kernel, cv: CondVar): Gen<void> {
 
 /** Wait until no CPU still runs l (the spin at the end of lwp_free). */
 export function* waitOffCpu(l: Lwp): Gen<void> {
-  const off = (): boolean => (l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l;
-  if (!off()) yield spin(off, `lwp ${l.proc.pid}.${l.lid} off cpu`);
+  if ((l.pflag & LP_RUNNING) !== 0 || l.cpu.curlwp === l) {
+    yield spin(() => (l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l, `lwp ${l.proc.pid}.${l.lid} off cpu`);
+  }
 }

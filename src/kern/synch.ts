@@ -103,7 +103,7 @@ function nextlwp(ci: CpuInfo): Lwp {
 
 function switchEvent(l: Lwp, newl: Lwp, voluntary: boolean): void {
   const k = l.k;
-  k.emit({ ...k.ev(l), type: 'switch', toPid: newl.proc.pid, toLid: newl.lid, voluntary });
+  k.emit({ type: 'switch', toPid: newl.proc.pid, toLid: newl.lid, voluntary, ...k.ev(l) });
 }
 
 /**

@@ -9,7 +9,7 @@
  * value or throws a SyscallError.  ERESTART restarts the call after that
  * trip, as the BSD trap handler does.
  */
-import { burn, call, compute as computeReq, type Gen } from '../engine/coroutine.ts';
+import { call, compute as computeReq, type Gen } from '../engine/coroutine.ts';
 import type { Lwp } from '../kern/kernel.ts';
 import { EFAULT, EINVAL, EJUSTRETURN, ERESTART } from '../kern/errno.ts';
 import { miUserret } from '../kern/synch.ts';
@@ -30,11 +30,11 @@ function* syscall<T>(l: Lwp, name: string, args: unknown[], body: (rv: Retval<T>
     throw new SyscallError(name, EFAULT, `this sys object belongs to lwp ${l.proc.pid}.${l.lid}, not the caller${cur ? ` ${cur.proc.pid}.${cur.lid}` : ''}`);
   }
   for (;;) {
-    if (k.tracing) k.emit({ ...k.ev(l), type: 'syscall', name, args });
-    yield burn(k.syscallCost);
+    if (k.tracing) k.emit({ type: 'syscall', name, args, ...k.ev(l) });
+    yield k.syscallBurn;
     const rv: Retval<T> = { value: undefined as T };
     const error = yield* call(body(rv));
-    if (k.tracing) k.emit({ ...k.ev(l), type: 'sysret', name, errno: error, ret: rv.value });
+    if (k.tracing) k.emit({ type: 'sysret', name, errno: error, ret: rv.value, ...k.ev(l) });
     yield* call(miUserret(l));
     if (error === ERESTART) continue;
     if (error === 0 || error === EJUSTRETURN) return rv.value;

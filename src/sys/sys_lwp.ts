@@ -25,8 +25,10 @@ export interface Retval<T> { value: T; detail?: string }
 /** Longest LWP name kept (MAXCOMLEN - 1). */
 export const LWP_NAME_MAX = 15;
 
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor as FunctionConstructor;
+
 export function isGeneratorFunction(fn: unknown): fn is Program {
-  return typeof fn === 'function' && Object.prototype.toString.call(fn) === '[object GeneratorFunction]';
+  return fn instanceof GeneratorFunction;
 }
 
 export function isLid(x: unknown): x is number {

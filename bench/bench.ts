@@ -1,0 +1,258 @@
+/*
+ * lwpkit micro-benchmarks (`npm run bench`).
+ *
+ * What it measures, all in one run:
+ *   1. create+exit+wait: a program looping
+ *        const lid = yield* sys.lwpCreate(child); yield* sys.lwpWait(lid);
+ *      with a child that returns at once; on 1 and 4 CPUs, with the
+ *      invariant checker off (check: false) and on (check: true).
+ *   2. ping-pong: two LWPs on one CPU each looping yield* sys.schedYield();
+ *      a round trip is A->B->A (two yields).
+ *   3. the ceilings: the same two loops as bare generators with no kernel
+ *      ((a) make the child's generator and run it to completion with
+ *      .next(); (b) two generators resumed alternately by a while loop,
+ *      each yielding a small request object per iteration).
+ *   4. model rate / ceiling rate for both.
+ *
+ * Why ratios: this runs on shared, noisy machines, so absolute rates move
+ * from run to run.  A ceiling measured in the same process, seconds apart,
+ * moves with them; quote "model = x% of the bare-generator ceiling" rather
+ * than ops/s.  Each figure is the median of REPS timed repetitions of
+ * ~TARGET_MS each, after a calibration/warm-up pass; the repetitions of
+ * all measurements are interleaved so each ratio compares like with like.
+ *
+ * Every model run is checked (outcome 'idle', the expected number of cycles
+ * or yields, switch counts), so a broken kernel cannot post a fast number.
+ * Only this file reads the wall clock; the kernel never does.
+ *
+ * Output: an aligned table, then one line of JSON (the last line).
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Machine, type Sys } from '../src/index.ts';
+
+const REPS = 7;
+const TARGET_MS = 250;
+const UNLIMITED = { maxTicks: Number.MAX_SAFE_INTEGER, maxSteps: Number.MAX_SAFE_INTEGER };
+
+/* ---------- the model ---------- */
+
+function* child(_sys: Sys, out: { ran: number }) {
+  out.ran++;
+}
+
+/** Cycles of create+exit+wait on a fresh machine; returns the ms spent in m.run(). */
+function modelCreateWait(n: number, ncpu: number, check: boolean): number {
+  const out = { cycles: 0, ran: 0 };
+  const m = new Machine({ ncpu, check });
+  m.spawn(function* (sys: Sys, o: typeof out) {
+    for (let i = 0; i < n; i++) {
+      const lid = yield* sys.lwpCreate(child, o);
+      const got = yield* sys.lwpWait(lid);
+      if (got === lid) o.cycles++;
+    }
+  }, { name: 'bench', arg: out });
+  const t0 = performance.now();
+  const r = m.run(UNLIMITED);
+  const ms = performance.now() - t0;
+  assert.equal(r.outcome, 'idle', r.panic?.message ?? r.outcome);
+  assert.equal(out.cycles, n, 'every lwpWait collected the lid just created');
+  assert.equal(out.ran, n, 'every child ran');
+  return ms;
+}
+
+/** Two LWPs of one process on one CPU, each yielding n times. */
+function pingPongMachine(n: number) {
+  const out = { a: 0, b: 0, lidA: 0, lidB: 0 };
+  const m = new Machine({ ncpu: 1, check: false });
+  m.spawn(function* (sys: Sys, o: typeof out) {
+    o.lidA = yield* sys.lwpSelf();
+    o.lidB = yield* sys.lwpCreate(function* (s: Sys) {
+      for (let i = 0; i < n; i++) { yield* s.schedYield(); o.b++; }
+    });
+    for (let i = 0; i < n; i++) { yield* sys.schedYield(); o.a++; }
+    assert.equal(yield* sys.lwpWait(o.lidB), o.lidB);
+  }, { name: 'pingpong', arg: out });
+  return { m, out };
+}
+
+function modelPingPong(n: number): number {
+  const { m, out } = pingPongMachine(n);
+  const t0 = performance.now();
+  const r = m.run(UNLIMITED);
+  const ms = performance.now() - t0;
+  assert.equal(r.outcome, 'idle', r.panic?.message ?? r.outcome);
+  assert.equal(out.a, n);
+  assert.equal(out.b, n);
+  // Every yield must really hand the CPU over: 2n switches plus a handful
+  // for start-up and exit (a yield that kept the CPU would leave this short).
+  const nswtch = m.kernel.cpus[0]!.nswtch;
+  assert.ok(nswtch >= 2 * n && nswtch <= 2 * n + 8, `ping-pong: ${nswtch} switches for ${2 * n} yields`);
+  return ms;
+}
+
+/** Calibration run with the event stream on: the switches strictly alternate A, B, A, B... */
+function verifyAlternation(n: number): void {
+  const { m, out } = pingPongMachine(n);
+  const seq: number[] = [];
+  m.on((e) => { if (e.type === 'switch' && e.pid === e.toPid) seq.push(e.lid, e.toLid); });
+  assert.equal(m.run(UNLIMITED).outcome, 'idle');
+  const ab = seq.filter((_, i) => i % 2 === 0).length;
+  assert.ok(ab >= 2 * n, `only ${ab} LWP-to-LWP switches for ${2 * n} yields`);
+  for (let i = 0; i < seq.length; i += 2) {
+    assert.notEqual(seq[i], seq[i + 1], 'a switch to itself');
+    assert.ok([out.lidA, out.lidB].includes(seq[i]!) && [out.lidA, out.lidB].includes(seq[i + 1]!));
+    if (i > 0) assert.equal(seq[i], seq[i - 1], 'the CPU does not alternate');
+  }
+}
+
+/* ---------- the ceilings: bare generators, no kernel ---------- */
+
+function* bareChild(out: { ran: number }) {
+  out.ran++;
+}
+
+function ceilingCreateWait(n: number): number {
+  const out = { ran: 0 };
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const g = bareChild(out);          // "create"
+    while (g.next().done !== true);    // run it to its exit; "wait" is the loop ending
+  }
+  const ms = performance.now() - t0;
+  assert.equal(out.ran, n);
+  return ms;
+}
+
+interface Req { op: number; i: number }
+function* bareYielder(n: number): Generator<Req, void, unknown> {
+  for (let i = 0; i < n; i++) yield { op: 1, i };
+}
+
+function ceilingPingPong(n: number): number {
+  const a = bareYielder(n), b = bareYielder(n);
+  let yields = 0;
+  const t0 = performance.now();
+  for (;;) {
+    const ra = a.next(), rb = b.next();
+    if (ra.done === true && rb.done === true) break;
+    yields += (ra.done === true ? 0 : 1) + (rb.done === true ? 0 : 1);
+  }
+  const ms = performance.now() - t0;
+  assert.equal(yields, 2 * n);
+  return ms;
+}
+
+/* ---------- timing ---------- */
+
+// A full GC before each timed repetition, so that one rep does not pay for
+// the garbage of the one before (the V8 flag is set at run time, as npm
+// run bench cannot pass node flags through tsx).
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+interface Stat { rate: number; best: number; n: number; rates: number[]; spread: number }
+
+/**
+ * Size n so that one repetition of run(n) takes ~TARGET_MS.  These runs,
+ * the last at full size, double as the warm-up.  run(n) does n operations
+ * (cycles, or round trips) and returns its ms.
+ */
+function calibrate(run: (n: number) => number): number {
+  let n = 64;
+  let ms = run(n);
+  while (ms < 20) { n *= 4; ms = run(n); }
+  // Re-size until a repetition lands near the target: the first, cold runs
+  // are slower than warm ones and would under-size n.
+  for (let i = 0; i < 6; i++) {
+    n = Math.max(1, Math.round((n * TARGET_MS) / ms));
+    ms = run(n);
+    if (ms > TARGET_MS * 0.7 && ms < TARGET_MS * 1.4) break;
+  }
+  return n;
+}
+
+/**
+ * Calibrate every measurement, then run REPS rounds, each round one timed
+ * repetition of every measurement in turn.  Interleaving puts a model and
+ * its ceiling in the same stretch of machine load, which is what makes
+ * their ratio steadier than either rate.  Each rate is the median.
+ */
+function measureAll<K extends string>(runs: Record<K, (n: number) => number>): Record<K, Stat> {
+  const keys = Object.keys(runs) as K[];
+  const ns = {} as Record<K, number>;
+  for (const k of keys) ns[k] = calibrate(runs[k]);
+  const rates = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let i = 0; i < REPS; i++) {
+    for (const k of keys) {
+      gc();
+      rates[k].push(ns[k] / (runs[k](ns[k]) / 1000));
+    }
+  }
+  const out = {} as Record<K, Stat>;
+  for (const k of keys) {
+    const sorted = [...rates[k]].sort((x, y) => x - y);
+    const median = sorted[REPS >> 1]!;
+    out[k] = { rate: median, best: sorted[REPS - 1]!, n: ns[k], rates: rates[k], spread: (sorted[REPS - 1]! - sorted[0]!) / median };
+  }
+  return out;
+}
+
+/* ---------- the run ---------- */
+
+const t0 = performance.now();
+console.log(`lwpkit bench: node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} host cpus`);
+console.log(`median of ${REPS} interleaved reps of ~${TARGET_MS} ms each; spread = (max-min)/median over the reps;`);
+console.log(`of ceiling = model/ceiling of the medians; best/best = the same from each one's fastest rep\n`);
+
+verifyAlternation(500);
+
+const r = measureAll({
+  create1: (n) => modelCreateWait(n, 1, false),
+  create4: (n) => modelCreateWait(n, 4, false),
+  create1check: (n) => modelCreateWait(n, 1, true),
+  create4check: (n) => modelCreateWait(n, 4, true),
+  ceilCreate: ceilingCreateWait,
+  pingpong: modelPingPong,               // n yields per LWP = n round trips
+  ceilPingpong: ceilingPingPong,
+});
+
+const rows: [string, keyof typeof r, keyof typeof r][] = [
+  ['create+exit+wait, 1 cpu', 'create1', 'ceilCreate'],
+  ['create+exit+wait, 4 cpu', 'create4', 'ceilCreate'],
+  ['create+exit+wait, 1 cpu, check', 'create1check', 'ceilCreate'],
+  ['create+exit+wait, 4 cpu, check', 'create4check', 'ceilCreate'],
+  ['  ceiling: bare generator', 'ceilCreate', 'ceilCreate'],
+  ['ping-pong round trips, 1 cpu', 'pingpong', 'ceilPingpong'],
+  ['  ceiling: bare generators', 'ceilPingpong', 'ceilPingpong'],
+];
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+const table = [['measurement', 'ops/s', 'reps n', 'spread', 'of ceiling', 'x slower', 'best/best']];
+for (const [label, key, ceil] of rows) {
+  const s = r[key], ratio = s.rate / r[ceil].rate;
+  table.push([label, fmt(s.rate), fmt(s.n), `${(s.spread * 100).toFixed(1)}%`,
+    key === ceil ? '-' : ratio.toPrecision(3), key === ceil ? '-' : (1 / ratio).toFixed(1),
+    key === ceil ? '-' : (s.best / r[ceil].best).toPrecision(3)]);
+}
+const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+for (const row of table) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+console.log(`\ncost of the checker: ${(r.create1.rate / r.create1check.rate).toFixed(1)}x (1 cpu), ${(r.create4.rate / r.create4check.rate).toFixed(1)}x (4 cpu)`);
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+
+const round = (x: number, d = 4) => Number(x.toPrecision(d));
+console.log(JSON.stringify({
+  bench: 'lwpkit',
+  node: process.version,
+  reps: REPS,
+  rates: Object.fromEntries(Object.entries(r).map(([k, s]) => [k, round(s.rate)])),
+  spread: Object.fromEntries(Object.entries(r).map(([k, s]) => [k, round(s.spread, 3)])),
+  // model rate / ceiling rate, and its inverse ("x slower")
+  ratios: Object.fromEntries(rows.filter(([, k, c]) => k !== c).map(([, k, c]) => [k, round(r[k].rate / r[c].rate)])),
+  slower: Object.fromEntries(rows.filter(([, k, c]) => k !== c).map(([, k, c]) => [k, round(r[c].rate / r[k].rate, 3)])),
+  // the same ratio from the fastest rep of each: less hurt by other load
+  bestRatios: Object.fromEntries(rows.filter(([, k, c]) => k !== c).map(([, k, c]) => [k, round(r[k].best / r[c].best)])),
+  checkCost: { ncpu1: round(r.create1.rate / r.create1check.rate, 3), ncpu4: round(r.create4.rate / r.create4check.rate, 3) },
+}));
