@@ -22,3 +22,15 @@ export { checkTrace } from './trace/checkTrace.ts';
 export { toFtrace } from './trace/ftrace.ts';
 export { toKtrace } from './trace/ktrace.ts';
 export { namesFromMachine } from './trace/common.ts';
+// Per-LWP services: park/unpark, lwpctl, names, private data, credentials, limits; and the thread library on them.
+export {
+  LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, LWPCTL_FEATURE_CURCPU, LWPCTL_FEATURE_PCTR, LWP_UNPARK_MAX, NSIG,
+  RLIMIT_NTHR, RLIM_INFINITY,
+} from './kern/param.ts';
+export type { ParkOptions } from './sys/sys_lwp2.ts';
+export type { LwpCtl } from './kern/lwpctl.ts';
+export type { Cred, Rlimit } from './kern/resource.ts';
+export {
+  lwpSpecificKeyCreate, lwpSpecificKeyDelete, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific,
+} from './kern/specific.ts';
+export * as pthread from './lib/pthread.ts';

@@ -26,6 +26,7 @@ import { Checker } from './check/invariants.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';
+import { showCpu, showLwp, showProc, whatis } from './report/show.ts';
 
 export interface MachineOptions {
   /** Number of virtual CPUs (1..256).  Default 4. */
@@ -125,6 +126,13 @@ export class Machine {
   private readonly recorder: RecordingChooser | null;
   private dead: KernelPanic | null = null;
 
+  /** DDB-like `show`: every field of an LWP, a process or a CPU, as text (src/report/show.ts). */
+  readonly show = {
+    lwp: (pid: number, lid: number): string => showLwp(this, pid, lid),
+    proc: (pid: number): string => showProc(this, pid),
+    cpu: (i: number): string => showCpu(this, i),
+  };
+
   constructor(opts: MachineOptions = {}) {
     const ncpu = opts.ncpu ?? 4;
     if (!Number.isInteger(ncpu) || ncpu < 1 || ncpu > 256) throw new RangeError(`ncpu must be an integer from 1 to 256, got ${String(opts.ncpu)}`);
@@ -168,6 +176,11 @@ export class Machine {
 
   /** Current virtual time, in ticks. */
   get now(): number { return this.engine.now; }
+
+  /** DDB-like `whatis`: a lock (owner, spinners) or wait channel (sleepers), by name or object. */
+  whatis(thing: string | object): string {
+    return whatis(this, thing);
+  }
 
   /** Every choice made so far (with `record: true`), for a ReplayChooser. */
   get choices(): readonly number[] {

@@ -29,7 +29,7 @@ function assertUsage(r: ReturnType<typeof lwpkit>, pattern: RegExp) {
 }
 
 test('--help on every command', () => {
-  for (const args of [['--help'], ['run', '--help'], ['run', '-h'], ['examples', '--help']]) {
+  for (const args of [['--help'], ['run', '--help'], ['run', '-h'], ['examples', '--help'], ['sysctl', '--help']]) {
     const r = lwpkit(...args);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.out, /^usage: lwpkit/);
@@ -52,7 +52,7 @@ test('run example:workers: idle, exit 0, statuses and switches per CPU', () => {
   assert.match(r.out, /^outcome: idle at tick \d+/);
   assert.match(r.out, /process 1 \(workers\): exit status 0/);
   assert.match(r.out, /switches: cpu0 \d+, cpu1 \d+$/m);
-  assert.match(r.out, /PID\s+LID\s+STAT/);
+  assert.match(r.out, /PID\s+LID\s+NLWP\s+STAT\s+CPU\s+PRI\s+WCHAN\s+LNAME/);
   // Same options, same run.
   assert.equal(lwpkit('run', 'example:workers', '--ncpu', '2', '--seed', '3', '--ps').out, r.out);
 });
@@ -61,7 +61,7 @@ test('run: deadlock exits 1, limit exits 3, statuses of killed processes', () =>
   const d = lwpkit('run', 'example:deadlock');
   assert.equal(d.code, 1);
   assert.match(d.out, /^outcome: deadlock/);
-  assert.match(d.out, /blocked: 1\.1 SUSPENDED/);
+  assert.match(d.out, /^  1\.1\s+SUSPENDED\s.*_lwp_continue\s+-> nobody/m);
   const l = lwpkit('run', 'example:forever', '--ticks', '3000', '--quiet');
   assert.equal(l.code, 3);
   assert.equal(l.out, 'outcome: limit at tick 3000\n');

@@ -17,6 +17,7 @@ export const OP_BURN = 3;     // kernel execution for n ticks (not preemptible)
 export const OP_SPIN = 4;     // spin until a predicate holds
 export const OP_SWITCH = 5;   // give this CPU to another thread
 export const OP_HALT = 6;     // idle: stop until the CPU is kicked
+export const OP_UNWIND = 7;   // drop every frame above `depth` (exec: the old image is gone)
 
 export interface ChoiceReq { readonly op: typeof OP_CHOICE; readonly what: string }
 export interface ComputeReq { readonly op: typeof OP_COMPUTE; readonly n: number }
@@ -24,12 +25,20 @@ export interface BurnReq { readonly op: typeof OP_BURN; readonly n: number }
 export interface SpinReq { readonly op: typeof OP_SPIN; readonly until: () => boolean; readonly what: string }
 export interface SwitchReq { readonly op: typeof OP_SWITCH; readonly to: Thread }
 export interface HaltReq { readonly op: typeof OP_HALT }
+export interface UnwindReq { readonly op: typeof OP_UNWIND; readonly depth: number }
 
-export type HwReq = ChoiceReq | ComputeReq | BurnReq | SpinReq | SwitchReq | HaltReq;
+export type HwReq = ChoiceReq | ComputeReq | BurnReq | SpinReq | SwitchReq | HaltReq | UnwindReq;
 /** A frame yields hardware requests, or a generator to call (see call()). */
 export type Req = HwReq | Gen<unknown>;
 /** The type of every kernel path and user program. */
 export type Gen<T = void> = Generator<Req, T, any>;
+
+/**
+ * Errors carrying this symbol (kernel panics) are fatal: the engine does
+ * not unwind them through the frames below, where a program's try/catch
+ * could swallow them; it stops the machine at once.
+ */
+export const FATAL: unique symbol = Symbol('lwpkit.fatal');
 
 export const HALT: HaltReq = Object.freeze({ op: OP_HALT });
 const choiceCache = new Map<string, ChoiceReq>();
@@ -43,6 +52,8 @@ export function compute(n: number): ComputeReq { return { op: OP_COMPUTE, n }; }
 export function burn(n: number): BurnReq { return { op: OP_BURN, n }; }
 export function spin(until: () => boolean, what: string): SpinReq { return { op: OP_SPIN, until, what }; }
 export function switchTo(to: Thread): SwitchReq { return { op: OP_SWITCH, to }; }
+/** Drop every frame above the bottom `depth` ones, without running their finally blocks. */
+export function unwind(depth: number): UnwindReq { return { op: OP_UNWIND, depth }; }
 
 /**
  * Call a generator through the engine's frame stack: `const r = yield* call(f(x))`.

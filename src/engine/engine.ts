@@ -21,7 +21,7 @@
 import type { Chooser } from './chooser.ts';
 import { MinHeap, type TimelineEntry } from './heap.ts';
 import {
-  OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SPIN, OP_SWITCH,
+  FATAL, OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SPIN, OP_SWITCH, OP_UNWIND,
   Thread, type Gen, type HwReq, type Req, type SpinReq,
 } from './coroutine.ts';
 
@@ -267,6 +267,7 @@ export class Engine {
           r = f.next(v);
         }
       } catch (e) {
+        if ((e as { [FATAL]?: boolean } | null)?.[FATAL] === true) throw e;
         frames.pop();
         if (frames.length === 0) throw e;
         th.hasError = true;
@@ -321,6 +322,13 @@ export class Engine {
         case OP_HALT:
           cpu.cond = CpuCond.Halted;
           return;
+        case OP_UNWIND:
+          // The frames above are simply dropped: an exec'd-over image runs no cleanup.
+          frames.length = q.depth;
+          th.traps.length = 0;
+          th.inUser = false;
+          th.userLeft = 0;
+          continue;
         default:
           // Not a hardware request: a generator handed over by call().
           if (typeof (r.value as { next?: unknown } | null)?.next !== 'function') {

@@ -22,7 +22,8 @@ export type KEvent =
   | (Base & { type: 'ipi'; target: number; why: string })
   | (Base & { type: 'syscall'; name: string; args: unknown[] })
   | (Base & { type: 'sysret'; name: string; errno: number; ret?: unknown })
-  | (Base & { type: 'proc'; what: 'spawn' | 'exit' | 'zombie' | 'reap' | 'fault'; detail: string })
+  | (Base & { type: 'proc'; what: 'spawn' | 'exit' | 'zombie' | 'reap' | 'fault' | 'stop' | 'continue' | 'core' | 'exec'; detail: string })
+  | (Base & { type: 'signal'; what: 'post' | 'deliver'; sig: number; targetPid: number; targetLid: number })
   | (Base & { type: 'panic'; message: string });
 
 export type KEventType = KEvent['type'];
@@ -63,6 +64,7 @@ export function formatEvent(e: KEvent): string {
     case 'sysret': return `${head} RET ${e.name} ${e.errno === 0 ? fmtArg(e.ret) : `errno ${e.errno}`}`;
     case 'proc': return `${head} proc ${e.what} ${e.detail}`;
     case 'panic': return `${head} PANIC ${e.message}`;
+    case 'signal': return `${head} signal ${e.sig} ${e.what === 'post' ? `posted to ${e.targetPid}${e.targetLid ? `.${e.targetLid}` : ''}` : 'delivered'}`;
   }
 }
 

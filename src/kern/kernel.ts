@@ -23,6 +23,9 @@ import type { Personality } from './personality.ts';
 import type { RunQueue } from './runq.ts';
 import { SleepTab } from './sleepq.ts';
 import { SysctlTree } from './sysctl.ts';
+import { LwpSig, ProcSig } from './sig.ts';
+import { SingleState } from './single.ts';
+import type { CoreDump } from './exit.ts';
 import { LW_PENDSIG } from './param.ts';
 
 /** A kernel mutex: spin (spc locks, sleep queue locks) or adaptive (p.lock). */
@@ -74,6 +77,10 @@ export class Lwp {
   exiting = false;
   /** Model-only: inside lwp_wait1 (counted in p.nlwpwait). */
   inWait = false;
+  /** Signal state: pending set and mask (sig.ts); p.lock. */
+  readonly sig = new LwpSig();
+  /** Parked at the boundary by single-threading (single.ts); p.lock. */
+  stParked = false;
 
   /* Covered by the run queue's spcMutex. */
   rq: RunQueue | null = null;
@@ -90,6 +97,17 @@ export class Lwp {
   td: Thread;
   /** The system-call object handed to the program. */
   sys: unknown = null;
+
+  /* Per-LWP services (park.ts, lwpctl.ts, specific.ts, resource.ts). */
+  /** l_private: the thread library's pointer (its TLS base); only the LWP itself sets it. */
+  private: unknown = null;
+  /** l_lwpctl and l_lcpage: the control block _lwp_ctl handed out, and its page. */
+  lwpctl: import('./lwpctl.ts').LwpCtl | null = null;
+  lcpage: import('./lwpctl.ts').LcPage | null = null;
+  /** l_specdataref: LWP-specific data of kernel subsystems, by key (specific.ts). */
+  specdata: unknown[] | null = null;
+  /** l_cred: cached credentials, refreshed from p.cred by lwp_update_creds (p.lock). */
+  cred: import('./resource.ts').Cred | null = null;
 
   constructor(
     readonly k: Kernel,
@@ -141,6 +159,18 @@ export class Proc {
   lastlwp: Lwp | null = null;
   /** Collected by its parent (proc_free ran); only this record is left. */
   reaped = false;
+  /** Signal dispositions, pending set, stop state (sig.ts); p.lock. */
+  readonly sig = new ProcSig();
+  /** Single-threading (single.ts); p.lock. */
+  readonly st = new SingleState();
+  /** p_cred: the credentials (p.lock); LWPs cache them in l.cred. */
+  cred: import('./resource.ts').Cred;
+  /** p_limit: resource limits, shared with the parent until changed; null = limit0 (resource.ts). */
+  rlimit: readonly import('./resource.ts').Rlimit[] | null;
+  /** p_lwpctl: the process's lwpctl area, once an LWP called _lwp_ctl (lwpctl.ts). */
+  lwpctl: import('./lwpctl.ts').LcProc | null = null;
+  /** p_lflag.  PL_PPWAIT (a vfork parent waits) is never set: there is no vfork here. */
+  lflag = 0;
 
   constructor(
     readonly k: Kernel,
@@ -151,6 +181,8 @@ export class Proc {
     readonly system = false,
   ) {
     this.lock = new KMutex(`proc${pid}.p_lock`, false);
+    this.cred = Object.freeze({ uid });
+    this.rlimit = pptr === null ? null : pptr.rlimit;
   }
 
   /** Iterate the LWP list in the seed's order (newest first). */
@@ -168,6 +200,8 @@ export class CpuInfo {
   curpriority = PRI_IDLE;
   /** Context switches on this CPU (cpu_nswtch). */
   nswtch = 0;
+  /** The stack of the LWP that last died here, for the next thread to free (thread_stash). */
+  zombieTd: Thread | null = null;
   hw!: Cpu;
   constructor(readonly k: Kernel, readonly index: number, readonly runq: RunQueue) {
     this.spcMutex = new KMutex(`cpu${index}.spc_mutex`, true);
@@ -207,6 +241,8 @@ export class Kernel {
   onStat: ((l: Lwp, from: LwpStat, to: LwpStat, why: string) => void) | null = null;
   readonly sleeptab = new SleepTab();
   readonly sysctl = new SysctlTree();
+  /** Core dumps written so far (coredump in exit.ts). */
+  readonly cores: CoreDump[] = [];
 
   /*
    * Hooks for the signal subsystem (kern_sig.c).  Until it is installed no
@@ -225,6 +261,15 @@ export class Kernel {
   procSigPending: (p: Proc) => boolean = () => false;
   /** Per-LWP teardown run early in lwp_exit (specificdata, lwpctl, creds). */
   lwpExitHooks: (l: Lwp) => void = () => {};
+  /**
+   * _lwp_kill's delivery of a real signal to LWP t (kpsignal2 with the
+   * target lid set).  Called with proc_lock and t's p.lock held, t alive
+   * (not LSIDL or LSZOMB), 1 <= sig < NSIG.  Until the signal subsystem
+   * installs it, the signal is accepted and dropped.  A generator so that
+   * the installed version may take locks; a plain function may return
+   * nothing.
+   */
+  postLwpSignal: (t: Lwp, sig: number) => Gen<void> | void = () => {};
 
   constructor(readonly engine: Engine, opts: KernelOptions) {
     this.personality = opts.personality;

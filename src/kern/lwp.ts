@@ -29,13 +29,17 @@ import { EDEADLK, EINTR, ESRCH } from './errno.ts';
 import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
   LP_MPSAFE, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  LW_LWPCTL, LW_PENDSIG, LW_SINTR, LW_SYSTEM, LW_USERRET, LW_WCORE, LW_WEXIT, LW_WREBOOT, LW_WSUSPEND,
+  LW_LWPCTL, LW_PENDSIG, LW_SINTR, LW_SYSTEM, LW_USERRET, LW_WCORE, LW_WEXIT, LW_WREBOOT, LW_WSINGLE, LW_WSUSPEND,
   LWP_DETACHED, LWPWAIT_EXITCONTROL, PS_WCORE, PS_WEXIT,
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { cvBroadcast, cvWait, cvWaitSig, waitOffCpu } from './sleepq.ts';
-import { cpuNeedResched, lwpExitSwitchaway, miSwitch, miUserret, schedTakecpu, setrunnable } from './synch.ts';
+import { cpuNeedResched, lwpExitSwitchaway, miSwitch, miUserret, schedTakecpu, setrunnable, threadReap } from './synch.ts';
+import { ST_EXIT, threadSuspendCheck } from './single.ts';
 import { exit1, userFault } from './exit.ts';
+import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
+import { lwpFreeLimits } from './resource.ts';
+import { lwpInitspecific } from './specific.ts';
 
 /** The start routine an LWP runs, and its argument. */
 export interface LwpStart {
@@ -71,6 +75,9 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   starts.set(l2, start);
 
   yield* mutexEnter(k, p2.lock);
+  // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
+  lwpInitspecific(l2);
+  l2.cred = p2.cred;
   if ((flags & LWP_DETACHED) !== 0) {
     l2.prflag = LPR_DETACHED;
     p2.ndlwps++;
@@ -84,6 +91,9 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   p2.lwps = l2;
   p2.lidMap.set(l2.lid, l2);
   p2.nlwps++;
+  // Born while another LWP single-threads the process: it parks (or exits)
+  // at its first trip to user mode, like its siblings.
+  if (p2.st.thread !== null) l2.flag |= LW_WSINGLE | (p2.st.mode === ST_EXIT ? LW_WEXIT : 0);
   if (k.personality.createCountsNrlwps) p2.nrlwps++;
   if (!p2.system) {
     // Look for a CPU to start on.
@@ -106,17 +116,32 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
   yield* call(miUserret(l));
-  const start = starts.get(l)!;
+  let start = starts.get(l)!;
   starts.delete(l);
-  let fault: { error: unknown } | null = null;
-  try {
-    yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
-  } catch (error) {
-    fault = { error };
+  for (;;) {
+    let fault: { error: unknown } | null = null;
+    try {
+      yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
+    } catch (error) {
+      fault = { error };
+    }
+    if (fault !== null) yield* call(userFault(l, fault.error));
+    // exec() unwinds the old image's frames down to here and leaves the new one.
+    const next = execImages.get(l);
+    if (next === undefined) break;
+    execImages.delete(l);
+    start = next;
+    yield* call(miUserret(l)); // back to user mode, in the new image
   }
-  if (fault !== null) yield* call(userFault(l, fault.error));
   yield* call(lwpExit(l));
   return l.k.panic('lwp_exit returned');
+}
+
+const execImages = new WeakMap<Lwp, LwpStart>();
+
+/** Make l (curlwp) run `image` from the top once its frames are unwound (exec). */
+export function setExecImage(l: Lwp, image: LwpStart): void {
+  execImages.set(l, image);
 }
 
 /** lwp_startup: the first thing a new LWP runs, on its CPU, with nothing locked. */
@@ -125,6 +150,7 @@ export function lwpStartup(l: Lwp): void {
   kassert(l === k.curlwp(), () => `lwp_startup: ${l.proc.pid}.${l.lid} is not curlwp`);
   kassert(l.stat === LSONPROC, 'lwp_startup: lwp not LSONPROC');
   kassert(l.locks === 0, 'lwp_startup: locks held');
+  threadReap(l.cpu);
 }
 
 /**
@@ -179,6 +205,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   lwpUnlock(l);
   p.nrlwps--;
   yield* cvBroadcast(k, p.lwpcv);
+  lwpctlExited(l);
   mutexExit(k, p.lock);
   if (k.tracing) k.emit({ type: 'exit', ...k.ev(l) });
   return yield* lwpExitSwitchaway(l);
@@ -195,6 +222,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   kassert(l !== k.curlwp(), 'lwp_free: freeing curlwp');
   kassert(last || mutexOwned(k, p.lock), 'lwp_free: p.lock not held');
   kassert(l.stat === LSZOMB, () => `lwp_free: ${p.pid}.${l.lid} is not a zombie`);
+  lwpFreeLimits(l); // chglwpcnt(-1), but not for proc0 or the last LWP
   if (!last) {
     // Fold its run time into the process, as it comes off the list.
     p.rtime += l.rtime;
@@ -210,6 +238,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   }
   // On another CPU it may not have switched away yet: wait until it has.
   yield* waitOffCpu(l);
+  if (l.lwpctl !== null) yield* lwpCtlFree(l);
   k.alllwp.delete(l);
   if (k.tracing) {
     const cur = k.curlwp();
@@ -513,6 +542,13 @@ export function* lwpUserret(l: Lwp): Gen<void> {
   const p = l.proc;
   kassert(l === k.curlwp() && l.stat === LSONPROC, 'lwp_userret: not the running curlwp');
   while ((l.flag & LW_USERRET) !== 0) {
+    // Single-threading first: no user code (not even a signal handler) may
+    // run while another LWP has the process to itself.
+    if ((l.flag & LW_WSINGLE) !== 0) {
+      yield* mutexEnter(k, p.lock);
+      yield* threadSuspendCheck(l, false);
+      mutexExit(k, p.lock);
+    }
     if ((l.flag & (LW_PENDSIG | LW_WCORE | LW_WEXIT)) === LW_PENDSIG) {
       yield* k.postsigs(l);
     }

@@ -4,9 +4,12 @@
  * Machine.run() reports it as outcome 'panic'.
  */
 import type { KEvent } from './events.ts';
+import { FATAL } from '../engine/coroutine.ts';
 
 export class KernelPanic extends Error {
   override readonly name = 'KernelPanic';
+  /** Fatal to the engine: never unwound into program code (see FATAL). */
+  readonly [FATAL] = true;
   /** The most recent kernel events before the panic (when recording was on). */
   events: KEvent[] = [];
   constructor(message: string, options?: { cause?: unknown }) {

@@ -40,8 +40,11 @@ export const LW_WCORE = 0x00080000;    // stop for core dump on return to user
 export const LW_WEXIT = 0x00100000;    // exit before return to user
 export const LW_PENDSIG = 0x01000000;  // pending signal for us
 export const LW_CANCELLED = 0x02000000;// next interruptible sleep returns EINTR at once
+export const LW_UNPARKED = 0x10000000; // an unpark arrived while not parked: the next park returns EALREADY
 export const LW_WREBOOT = 0x08000000;  // system is rebooting, please suspend
-export const LW_USERRET = LW_WEXIT | LW_PENDSIG | LW_WREBOOT | LW_WSUSPEND | LW_WCORE | LW_LWPCTL;
+/** Model-only (FreeBSD single-threading): park or exit at the boundary (single.ts). */
+export const LW_WSINGLE = 0x00000400;
+export const LW_USERRET = LW_WEXIT | LW_PENDSIG | LW_WREBOOT | LW_WSUSPEND | LW_WCORE | LW_LWPCTL | LW_WSINGLE;
 
 /* l.pflag: covered by nothing (only the LWP itself touches it) or the CPU's locks. */
 export const LP_MPSAFE = 0x00000020;
@@ -50,6 +53,7 @@ export const LP_RUNNING = 0x20000000;    // the LWP's state is tied to a CPU
 
 /* l.prflag: covered by p.lock. */
 export const LPR_DETACHED = 0x00800000;
+export const LPR_CRMOD = 0x00000100;    // the process's credentials changed: refresh l.cred (LWP_CACHE_CREDS)
 
 /* p.sflag: covered by p.lock. */
 export const PS_WCORE = 0x00080000; // process is dumping core
@@ -80,3 +84,29 @@ export const PRI_USER_DEFAULT = PRI_USER + NPRI_USER - 1;
 /* Signals the core needs (the signal subsystem adds the rest). */
 export const SIGKILL = 9;
 export const SIGSEGV = 11;
+
+/*
+ * Per-LWP services (park.ts, lwpctl.ts, specific.ts, resource.ts): the
+ * constants of sys/lwpctl.h, sys/lwp.h, sys/resource.h and sys/signal.h.
+ */
+/* lwpctl_t.lc_curcpu values, and _lwp_ctl feature bits. */
+export const LWPCTL_CPU_NONE = -1;    // off CPU
+export const LWPCTL_CPU_EXITED = -2;  // the LWP has exited
+export const LWPCTL_FEATURE_CURCPU = 0x00000001;
+export const LWPCTL_FEATURE_PCTR = 0x00000002;
+/* p.lflag: a vfork parent waits for this child (never set: there is no vfork here). */
+export const PL_PPWAIT = 0x00000010;
+/* Most targets one _lwp_unpark_all call takes. */
+export const LWP_UNPARK_MAX = 1024;
+/* Number of signals: valid signal numbers are 1..NSIG-1 (0 only probes). */
+export const NSIG = 64;
+/* MAXCOMLEN: an LWP name keeps MAXCOMLEN - 1 characters. */
+export const MAXCOMLEN = 16;
+/* Resource limits (only RLIMIT_NTHR has an effect in the model). */
+export const RLIMIT_NTHR = 11;
+export const RLIM_NLIMITS = 12;
+export const RLIM_INFINITY = Infinity;
+/* cpu_maxlwp(): the most LWPs the machine supports (MAXLWP), and the default kern.maxlwp. */
+export const MAXLWP = 2048;
+/* maxuprc (CHILD_MAX): caps the default soft RLIMIT_NTHR. */
+export const MAXUPRC = 160;

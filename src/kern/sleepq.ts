@@ -17,6 +17,7 @@ import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINT
 import { kassert } from './panic.ts';
 import { KMutex as Mutex } from './kernel.ts';
 import { miSwitch, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
+import { stSleepError } from './single.ts';
 
 export const SLEEPTAB_HASH_SIZE = 32;
 
@@ -94,6 +95,8 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
       l.flag &= ~LW_CANCELLED;
       error = EINTR;
       early = true;
+    } else if ((error = stSleepError(l)) !== 0) {
+      early = true;
     } else if ((l.flag & LW_PENDSIG) !== 0 && k.sigispending(l)) {
       early = true;
     }
@@ -114,6 +117,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
   }
   if (catchSig && error === 0) {
     if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) error = EINTR;
+    else if ((error = stSleepError(l)) !== 0) { /* single-threading: unwind to the boundary */ }
     else if ((l.flag & LW_PENDSIG) !== 0) error = yield* k.sigsleepError(l);
   }
   return error;

@@ -17,6 +17,7 @@ import type { CpuInfo, Lwp } from './kernel.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { cvBroadcast, lwpUnsleep } from './sleepq.ts';
 import { lwpUserret } from './lwp.ts';
+import { lwpctlExited, lwpctlSwitchIn, lwpctlSwitchOut } from './lwpctl.ts';
 import {
   LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
   LW_IDLE, LW_USERRET, LW_WSUSPEND, PRI_IDLE, STAT_NAMES,
@@ -146,9 +147,28 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   kassert(l.locks === 0, () => `mi_switch: ${l.proc.pid}.${l.lid} switching away holding ${l.locks} lock(s)`);
   ci.nswtch++;
   if (k.tracing) switchEvent(l, newl, !preempting);
+  lwpctlSwitchOut(l); // lwpctl: off CPU
   ci.curlwp = newl;
   yield switchTo(newl.td);
+  // Switched back in, perhaps on another CPU: publish where, and count it.
+  lwpctlSwitchIn(l, k.curcpu()!.index);
+  threadReap(l.cpu);
   return true;
+}
+
+/**
+ * thread_reap (FreeBSD): free the stack of the LWP that last died on this
+ * CPU.  A dead LWP cannot free the stack it is running on, so
+ * lwp_exit_switchaway stashes it (thread_stash) and the next thread to run
+ * here frees it.  Called on `ci` by whatever runs there next.
+ */
+export function threadReap(ci: CpuInfo): void {
+  const td = ci.zombieTd;
+  if (td === null) return;
+  kassert(td.cpu === -1 && ci.curlwp.td !== td, () => `thread_reap: ${td.name}'s stack is still on a cpu`);
+  td.frames.length = 0;
+  td.traps.length = 0;
+  ci.zombieTd = null;
 }
 
 /**
@@ -167,7 +187,10 @@ export function* lwpExitSwitchaway(l: Lwp): Gen<never> {
   ci.nswtch++;
   if (k.tracing) switchEvent(l, newl, true);
   l.pflag &= ~LP_RUNNING;
+  lwpctlExited(l);
   ci.curlwp = newl;
+  kassert(ci.zombieTd === null, 'lwp_exit_switchaway: a dead stack is already stashed here');
+  ci.zombieTd = l.td; // thread_stash: the next thread here frees it
   yield switchTo(newl.td);
   return k.panic(`lwp ${l.proc.pid}.${l.lid} resumed after exit`);
 }
@@ -249,6 +272,7 @@ export function* miUserret(l: Lwp): Gen<void> {
 export function* idleLoop(ci: CpuInfo): Gen<never> {
   const l = ci.idlelwp;
   for (;;) {
+    threadReap(ci);
     if (ci.runq.count === 0) {
       yield HALT;
       continue;

@@ -19,6 +19,17 @@ import {
   type CreateOptions, type Retval,
 } from './sys_lwp.ts';
 import { sysExit, sysNanosleep, sysSchedYield, sysSpawn, sysWaitpid, type WaitStatus } from './sys_proc.ts';
+import {
+  sysExec, sysKill, sysSigaction, sysSigprocmask,
+  type SigactionOptions, type SigactionResult, type SigprocmaskHow,
+} from './sys_sig.ts';
+import {
+  sysGetrlimit, sysGetuid, sysLwpCtl, sysLwpGetname, sysLwpGetprivate, sysLwpKill, sysLwpPark, sysLwpPctr,
+  sysLwpSetname, sysLwpSetprivate, sysLwpUnpark, sysLwpUnparkAll, sysLwpWakeup, sysSetrlimit, sysSetuid,
+  type ParkOptions,
+} from './sys_lwp2.ts';
+import type { LwpCtl } from '../kern/lwpctl.ts';
+import type { Rlimit } from '../kern/resource.ts';
 
 /** A program: what spawn and lwpCreate run. */
 export type ProgramFn<A = any> = (sys: Sys, arg: A) => Generator<any, unknown, any>;
@@ -107,9 +118,12 @@ export class Sys {
     return syscall(this.l, 'spawn', [program, arg], (rv) => sysSpawn(this.l, program, arg, rv));
   }
 
-  /** waitpid: wait for child `pid` (-1: any) to exit and reap it. */
-  waitpid(pid = -1): Gen<WaitStatus> {
-    return syscall(this.l, 'wait4', [pid], (rv) => sysWaitpid(this.l, pid, rv));
+  /**
+   * waitpid: wait for child `pid` (-1: any) to exit and reap it; with
+   * { untraced: true } also report a child that stopped (WUNTRACED).
+   */
+  waitpid(pid = -1, opts?: { untraced?: boolean }): Gen<WaitStatus> {
+    return syscall(this.l, 'wait4', [pid, opts], (rv) => sysWaitpid(this.l, pid, opts?.untraced === true, rv));
   }
 
   /** getpid: this process's pid. */
@@ -117,4 +131,120 @@ export class Sys {
     const l = this.l;
     return syscall(l, 'getpid', [], function* (rv) { rv.value = l.proc.pid; return 0; });
   }
+
+  /** kill: send `sig` to process `pid` (signal 0: existence and permission check). */
+  kill(pid: number, sig: number): Gen<void> {
+    return syscall(this.l, 'kill', [pid, sig], (rv) => sysKill(this.l, pid, sig, rv));
+  }
+
+  /**
+   * sigaction: what `sig` does: a handler `function* (sys, sig)`, 'default'
+   * or 'ignore', with { restart, mask, nodefer }.  Returns the old action;
+   * with no handler it only reads.
+   */
+  sigaction(sig: number, handler?: 'default' | 'ignore' | ((sys: Sys, sig: number) => Generator<any, unknown, any>), opts?: SigactionOptions): Gen<SigactionResult> {
+    return syscall(this.l, 'sigaction', [sig, handler, opts], (rv) => sysSigaction(this.l, sig, handler, opts, rv));
+  }
+
+  /** sigprocmask: 'block', 'unblock' or 'setmask' the signals in `set`; returns the old mask.  null only reads. */
+  sigprocmask(how: SigprocmaskHow, set: number[] | null): Gen<number[]> {
+    return syscall(this.l, 'sigprocmask', [how, set], (rv) => sysSigprocmask(this.l, how, set, rv));
+  }
+
+  /** exec: replace this process's image with program(sys, arg); every other LWP exits.  Returns only on error. */
+  exec<A>(program: ProgramFn<A>, arg?: A): Gen<never> {
+    return syscall(this.l, 'execve', [program, arg], (rv) => sysExec(this.l, program, arg, rv)) as Gen<never>;
+  }
+
+  /* Per-LWP services (sys_lwp2.ts): park/unpark, wakeup, kill, lwpctl, private pointer, names, credentials, limits. */
+
+  /**
+   * ___lwp_park50: sleep until unparked (returns), a pending unpark or wakeup
+   * (EALREADY), the timeout in ticks (ETIMEDOUT), or a signal or lwpWakeup
+   * (EINTR).  `unpark` is unparked first.
+   */
+  lwpPark(opts?: ParkOptions): Gen<void> {
+    return syscall(this.l, '___lwp_park50', [parkArgs(opts)], (rv) => sysLwpPark(this.l, opts, rv));
+  }
+
+  /** _lwp_unpark: unpark LWP `lid`, or leave the unpark pending if it is not parked. */
+  lwpUnpark(lid: number, hint?: unknown): Gen<void> {
+    return syscall(this.l, '_lwp_unpark', [lid, hintArg(hint)], () => sysLwpUnpark(this.l, lid, hint));
+  }
+
+  /** _lwp_unpark_all: unpark each of `lids` (unknown ones skipped); null returns the largest batch (1024). */
+  lwpUnparkAll(lids: readonly number[] | null, hint?: unknown): Gen<number> {
+    return syscall(this.l, '_lwp_unpark_all', [lids === null ? null : lids.length, hintArg(hint)], (rv) => sysLwpUnparkAll(this.l, lids, hint, rv));
+  }
+
+  /** _lwp_wakeup: make LWP `lid`'s interruptible sleep return EINTR. */
+  lwpWakeup(lid: number): Gen<void> {
+    return syscall(this.l, '_lwp_wakeup', [lid], () => sysLwpWakeup(this.l, lid));
+  }
+
+  /** _lwp_kill: send signal `sig` to LWP `lid` of this process (0: only check that it exists). */
+  lwpKill(lid: number, sig: number): Gen<void> {
+    return syscall(this.l, '_lwp_kill', [lid, sig], () => sysLwpKill(this.l, lid, sig));
+  }
+
+  /** _lwp_ctl: this LWP's control block, whose curcpu and pctr the kernel keeps current. */
+  lwpCtl(features: number): Gen<LwpCtl> {
+    return syscall(this.l, '_lwp_ctl', [features], (rv) => sysLwpCtl(this.l, features, rv));
+  }
+
+  /** _lwp_setprivate: set this LWP's private pointer. */
+  lwpSetPrivate(ptr: unknown): Gen<void> {
+    return syscall(this.l, '_lwp_setprivate', [hintArg(ptr)], () => sysLwpSetprivate(this.l, ptr));
+  }
+
+  /** _lwp_getprivate: this LWP's private pointer (null until set). */
+  lwpGetPrivate(): Gen<unknown> {
+    return syscall(this.l, '_lwp_getprivate', [], (rv) => sysLwpGetprivate(this.l, rv));
+  }
+
+  /** _lwp_setname: name LWP `lid` (0: this one); cut to 15 characters. */
+  lwpSetName(lid: number, name: string): Gen<void> {
+    return syscall(this.l, '_lwp_setname', [lid, name], () => sysLwpSetname(this.l, lid, name));
+  }
+
+  /** _lwp_getname: LWP `lid`'s name (0: this one's), "" if unset; ENAMETOOLONG if it needs more than `len` bytes. */
+  lwpGetName(lid: number, len = 16): Gen<string> {
+    return syscall(this.l, '_lwp_getname', [lid, len], (rv) => sysLwpGetname(this.l, lid, len, rv));
+  }
+
+  /** lwp_pctr: how many times this LWP has been switched away from its CPU. */
+  lwpPctr(): Gen<number> {
+    return syscall(this.l, 'lwp_pctr', [], (rv) => sysLwpPctr(this.l, rv));
+  }
+
+  /** setuid: change the process's uid (root: to anyone; others: EPERM unless unchanged). */
+  setuid(uid: number): Gen<void> {
+    return syscall(this.l, 'setuid', [uid], () => sysSetuid(this.l, uid));
+  }
+
+  /** getuid: the uid this LWP acts with. */
+  getuid(): Gen<number> {
+    return syscall(this.l, 'getuid', [], (rv) => sysGetuid(this.l, rv));
+  }
+
+  /** setrlimit: set a resource limit of the process (RLIMIT_NTHR is the one with an effect). */
+  setrlimit(resource: number, lim: Rlimit): Gen<void> {
+    return syscall(this.l, 'setrlimit', [resource, lim], () => sysSetrlimit(this.l, resource, lim));
+  }
+
+  /** getrlimit: a resource limit of the process, { cur, max }. */
+  getrlimit(resource: number): Gen<Rlimit> {
+    return syscall(this.l, 'getrlimit', [resource], (rv) => sysGetrlimit(this.l, resource, rv));
+  }
+}
+
+/** How a hint or pointer shows in the event stream: plain values as they are, objects by kind. */
+function hintArg(h: unknown): unknown {
+  if (h === null || typeof h !== 'object') return typeof h === 'function' ? `[function ${h.name}]` : h;
+  return `[${h.constructor?.name ?? 'object'}]`;
+}
+
+function parkArgs(o: ParkOptions | undefined): unknown {
+  if (o === null || typeof o !== 'object') return o;
+  return { timeout: o.timeout, unpark: o.unpark, hint: hintArg(o.hint), unparkHint: hintArg(o.unparkHint) };
 }

@@ -14,6 +14,7 @@ import { lwpLock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit } from '../kern/
 import { lwpContinue, lwpCreate, lwpExit, lwpFind, lwpFree, lwpSuspend, lwpWait1 } from '../kern/lwp.ts';
 import { cvBroadcast, cvWaitSig } from '../kern/sleepq.ts';
 import { schedEnqueueRunnable } from '../kern/synch.ts';
+import { lwpCacheCreds, lwpCreateLimits } from '../kern/resource.ts';
 import {
   LPR_DETACHED, LSIDL, LSRUN, LSSTOP, LSSUSPENDED, LSZOMB, LW_WCORE, LW_WEXIT, LW_WREBOOT, LW_WSUSPEND,
   LWP_DETACHED, LWP_SUSPENDED, SSTOP,
@@ -35,7 +36,12 @@ export function isLid(x: unknown): x is number {
   return Number.isInteger(x) && (x as number) >= -0x80000000 && (x as number) <= 0x7fffffff;
 }
 
-export interface CreateOptions { flags?: number; name?: string }
+export interface CreateOptions {
+  flags?: number;
+  name?: string;
+  /** The new LWP's private pointer (what _lwp_getprivate returns in it); default null. */
+  private?: unknown;
+}
 
 /**
  * _lwp_create: a new LWP in the caller's process running fn(sys, arg).
@@ -63,8 +69,13 @@ export function* sysLwpCreate(l: Lwp, fn: unknown, arg: unknown, opts: CreateOpt
   }
   const k = l.k;
   const p = l.proc;
+  // lwp_create's limits (kern.maxlwp, FreeBSD's per-process cap, RLIMIT_NTHR).
+  yield* lwpCacheCreds(l);
+  const limit = lwpCreateLimits(l, p);
+  if (limit !== 0) return limit;
   const l2 = yield* lwpCreate(l, p, flags & LWP_DETACHED, { fn, arg }, name);
   rv.value = l2.lid;
+  if (opts?.private !== undefined) l2.private = opts.private;
 
   yield* mutexEnter(k, p.lock);
   yield* lwpLock(l2);

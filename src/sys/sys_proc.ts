@@ -35,16 +35,17 @@ export function* sysSpawn(l: Lwp, program: unknown, arg: unknown, rv: Retval<num
   return 0;
 }
 
-export interface WaitStatus { pid: number; status: number; signal: number }
+/** How a child ended, or that it stopped: status is the exit status, signal the killing or stopping signal. */
+export interface WaitStatus { pid: number; status: number; signal: number; stopped: boolean; core: boolean }
 
 /** waitpid: reap child `pid` (-1: any child); ECHILD if there is none. */
-export function* sysWaitpid(l: Lwp, pid: unknown, rv: Retval<WaitStatus>): Gen<number> {
+export function* sysWaitpid(l: Lwp, pid: unknown, untraced: boolean, rv: Retval<WaitStatus>): Gen<number> {
   if (!Number.isInteger(pid) || (pid !== -1 && (pid as number) <= 0)) {
     rv.detail = 'pid must be a child pid or -1 (process groups are not modeled)';
     return EINVAL;
   }
-  const r = yield* procWait(l, pid as number);
-  if (r.error === 0) rv.value = { pid: r.pid, status: r.status, signal: r.signal };
+  const r = yield* procWait(l, pid as number, untraced);
+  if (r.error === 0) rv.value = { pid: r.pid, status: r.status, signal: r.signal, stopped: r.stopped, core: r.core };
   return r.error;
 }
 

@@ -33,11 +33,19 @@
  *  - Instants: 'panic' (global) at each panic event; 'deadlock' (global) at
  *    the end when opts.deadlock is non-empty, and 'blocked' on each blocked
  *    LWP's track; 'proc' events as process-scoped instants.
+ *  - opts.waitFor (report/waitfor.ts): each entry's 'blocked' instant also
+ *    says what it waits on and for whom, and whether it is in a cycle; each
+ *    LWP -> LWP edge is a 'waits for' flow (cat 'waitfor') from the waiter's
+ *    last state slice to the waited-for LWP's, both points at one time in
+ *    the last stretch of the run that both slices cover, so the arrows
+ *    stand together at the end like the graph; each cycle is a global
+ *    'wait-for cycle' instant at the end.
  *  - Metadata ('M'): process_name, thread_name, sort indexes.
  * The result passes checkTrace (checkTrace.ts).
  */
 import type { KEvent, StatName } from '../kern/events.ts';
 import type { BlockedLwp } from '../machine.ts';
+import { cycleLabel, waitsFor, type WaitForGraph } from '../report/waitfor.ts';
 import { cpusIn, idleCpuOf, lwpKey, Namer, TidMap, type TraceNames } from './common.ts';
 
 /** The pid of the synthetic "CPUs" process. */
@@ -55,6 +63,8 @@ export interface ChromeTraceOptions {
   ncpu?: number;
   /** Names the stream does not carry (see namesFromMachine). */
   names?: TraceNames;
+  /** The wait-for graph at the end (report/waitfor.ts): drawn as flows and noted on 'blocked'. */
+  waitFor?: WaitForGraph;
 }
 
 /** One trace event, as the Trace Event Format describes it. */
@@ -282,12 +292,50 @@ export function toChromeTrace(events: readonly KEvent[], opts: ChromeTraceOption
     for (const id of ids) endFlow(pid, lid, id, (open.start + end) / 2);
   }
 
+  const wf = opts.waitFor;
+  const entryOf = (pid: number, lid: number) => wf?.entries.find((x) => x.pid === pid && x.lid === lid);
+  const waitArgs = (pid: number, lid: number): Record<string, unknown> => {
+    const w = entryOf(pid, lid);
+    return w === undefined ? {} : { on: w.on, how: w.how, waitsFor: waitsFor(w), stuck: w.stuck, cycle: w.cycle >= 0 ? w.cycle + 1 : 0 };
+  };
+  const marked = new Set<string>();
   if (opts.deadlock !== undefined && opts.deadlock.length > 0) {
     const what = opts.deadlock.map((b) => `${b.pid}.${b.lid} ${b.stat} ${b.wchan}`.trimEnd()).join(', ');
     out.push({ name: 'deadlock', ph: 'i', s: 'g', ts: end, pid: MACHINE_PID, tid: INTR_TID, cat: 'deadlock', args: { blocked: what } });
     for (const b of opts.deadlock) {
-      out.push({ name: 'blocked', ph: 'i', s: 't', ts: end, pid: b.pid, tid: thread(b.pid, b.lid), cat: 'deadlock', args: { stat: b.stat, wchan: b.wchan } });
+      marked.add(lwpKey(b.pid, b.lid));
+      out.push({ name: 'blocked', ph: 'i', s: 't', ts: end, pid: b.pid, tid: thread(b.pid, b.lid), cat: 'deadlock', args: { stat: b.stat, wchan: b.wchan, ...waitArgs(b.pid, b.lid) } });
     }
+  }
+  if (wf !== undefined) {
+    for (const w of wf.entries) {
+      if (marked.has(lwpKey(w.pid, w.lid))) continue;
+      out.push({ name: 'blocked', ph: 'i', s: 't', ts: end, pid: w.pid, tid: thread(w.pid, w.lid), cat: 'deadlock', args: { stat: w.stat, wchan: w.on, ...waitArgs(w.pid, w.lid) } });
+    }
+    wf.cycles.forEach((c, i) => {
+      out.push({ name: 'wait-for cycle', ph: 'i', s: 'g', ts: end, pid: MACHINE_PID, tid: INTR_TID, cat: 'deadlock', args: { cycle: i + 1, lwps: cycleLabel(c) } });
+    });
+    // Flows need a slice at each end: only LWPs with a state slice still
+    // open.  All at one time, inside every slice involved.
+    const edges: { w: typeof wf.entries[number]; pid: number; lid: number }[] = [];
+    let latest = 0;
+    for (const w of wf.entries) {
+      const from = state.get(lwpKey(w.pid, w.lid));
+      if (from === undefined) continue;
+      for (const t of w.targets) {
+        if (t.kind !== 'lwp') continue;
+        const to = state.get(lwpKey(t.pid, t.lid));
+        if (to === undefined) continue;
+        edges.push({ w, pid: t.pid, lid: t.lid });
+        latest = Math.max(latest, from.start, to.start);
+      }
+    }
+    const ts = (latest + end) / 2;
+    edges.forEach(({ w, pid, lid }, i) => {
+      const args = { how: w.how, cycle: w.cycle >= 0 && entryOf(pid, lid)?.cycle === w.cycle };
+      out.push({ name: 'waits for', ph: 's', ts, pid: w.pid, tid: thread(w.pid, w.lid), cat: 'waitfor', id: i + 1, args });
+      out.push({ name: 'waits for', ph: 'f', bp: 'e', ts, pid, tid: thread(pid, lid), cat: 'waitfor', id: i + 1, args });
+    });
   }
 
   for (let c = 0; c < ncpu; c++) closeCpu(c, end);
