@@ -12,7 +12,14 @@ export { SyscallError } from './sys/errors.ts';
 export { KernelPanic } from './kern/panic.ts';
 export type { KEvent, KEventType, Listener } from './kern/events.ts';
 export { formatEvent } from './kern/events.ts';
-export { LWP_DETACHED, LWP_SUSPENDED, SIGKILL, SIGSEGV } from './kern/param.ts';
+export { LWP_DETACHED, LWP_SUSPENDED } from './kern/param.ts';
+export {
+  SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
+  SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO,
+  SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIGPWR, SIGNAL_NAMES,
+} from './kern/sig.ts';
+export type { CoreDump } from './kern/exit.ts';
+export type { SigactionOptions, SigactionResult, SigprocmaskHow } from './sys/sys_sig.ts';
 export { NETBSD_4, NETBSD_6, PERSONALITIES } from './kern/personality.ts';
 export type { Personality } from './kern/personality.ts';
 export { SeededChooser, RecordingChooser, ReplayChooser } from './engine/chooser.ts';

@@ -19,7 +19,7 @@ import { kernBoot, spawnFromHost } from './kern/proc.ts';
 import { miUserret } from './kern/synch.ts';
 import {
   LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, LW_PENDSIG, LW_SINTR, LW_SYSTEM,
-  LW_WCORE, LW_WEXIT, LW_WSUSPEND, PSTAT_NAMES, STAT_NAMES, SZOMB,
+  LW_CANCELLED, LW_UNPARKED, LW_WCORE, LW_WEXIT, LW_WSINGLE, LW_WSUSPEND, PSTAT_NAMES, STAT_NAMES, SZOMB,
 } from './kern/param.ts';
 import { wchanName } from './kern/sleepq.ts';
 import { Checker } from './check/invariants.ts';
@@ -115,7 +115,8 @@ export interface ProcInfo {
 
 const FLAG_NAMES: [number, string][] = [
   [LW_IDLE, 'LW_IDLE'], [LW_SYSTEM, 'LW_SYSTEM'], [LW_SINTR, 'LW_SINTR'], [LW_WSUSPEND, 'LW_WSUSPEND'],
-  [LW_WCORE, 'LW_WCORE'], [LW_WEXIT, 'LW_WEXIT'], [LW_PENDSIG, 'LW_PENDSIG'],
+  [LW_WCORE, 'LW_WCORE'], [LW_WEXIT, 'LW_WEXIT'], [LW_PENDSIG, 'LW_PENDSIG'], [LW_UNPARKED, 'LW_UNPARKED'],
+  [LW_CANCELLED, 'LW_CANCELLED'], [LW_WSINGLE, 'LW_WSINGLE'],
 ];
 
 export class Machine {

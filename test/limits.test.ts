@@ -89,12 +89,11 @@ test('RLIMIT_NTHR: defaults, and the errno paths of setrlimit/getrlimit', () => 
     yield* sys.waitpid(c);
     o.mine = yield* sys.getrlimit(RLIMIT_NTHR);
   }, { uid: 1000 });
-  const p2 = m.spawn(function* (sys: Sys) {
+  m.spawn(function* (sys: Sys) {
     yield* sys.setrlimit(RLIMIT_NTHR, { cur: RLIM_INFINITY, max: RLIM_INFINITY }); // root: raised, then clamped to kern.maxlwp
     o.clamped = yield* sys.getrlimit(RLIMIT_NTHR);
   }, { uid: 0 });
   assertIdle(m.run());
-  void p2;
   assert.deepEqual(o.def, { cur: 160, max: 2048 });
   assert.deepEqual(o.codes, ['EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', '', 'EPERM', '']);
   assert.deepEqual(o.after, { cur: 100, max: 100 });
@@ -125,7 +124,7 @@ test('RLIMIT_NTHR: a normal user gets EAGAIN past the soft limit, root passes; t
     yield* release(sys, [...a.lids.slice(1), ...b.lids]);
     o.end = lwpcntOf(k, 1000);
   }, { uid: 1000 });
-  const rootPid = m.spawn(function* (sys: Sys) {
+  m.spawn(function* (sys: Sys) {
     yield* sys.setrlimit(RLIMIT_NTHR, { cur: 3, max: 3 });
     const r = yield* makeParkers(sys, 6);
     o.root = [r.lids.length, r.code, lwpcntOf(k, 0)];
@@ -133,7 +132,6 @@ test('RLIMIT_NTHR: a normal user gets EAGAIN past the soft limit, root passes; t
     o.rootEnd = lwpcntOf(k, 0);
   }, { uid: 0 });
   assertIdle(m.run());
-  void rootPid;
   assert.equal(o.start, 0, 'the first LWP of a process is not charged');
   assert.deepEqual([o.made, o.code, o.count], [3, 'EAGAIN', 3]);
   assert.equal(o.zombie, 'EAGAIN');

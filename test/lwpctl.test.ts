@@ -6,7 +6,7 @@ import {
 } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
 import type { Lwp } from '../src/kern/kernel.ts';
-import { LSSLEEP, PL_PPWAIT } from '../src/kern/param.ts';
+import { PL_PPWAIT } from '../src/kern/param.ts';
 import { LWPCTL_PER_PAGE, LWPCTL_UAREA_PAGES, lwpctlGeometry, setLwpctlGeometry } from '../src/kern/lwpctl.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 
@@ -246,6 +246,5 @@ test('two LWPs asking at the same time on many CPUs get distinct blocks', () => 
     });
     assertIdle(m.run());
     assert.equal(new Set(blocks).size, 12);
-    void LSSLEEP;
   }
 });

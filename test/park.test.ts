@@ -316,3 +316,17 @@ test('a signal interrupts a park with EINTR even when its handler asks for resta
   assertIdle(m.run());
   assert.equal(o.res, 'EINTR');
 });
+
+test('with the signal subsystem: an SA_RESTART handler runs, and the park still returns EINTR (never restarted)', () => {
+  const SIGUSR1 = 30;
+  const { r, out } = runMain(function* (sys, o: { res?: string; caught: number }) {
+    yield* sys.sigaction(SIGUSR1, function* () { o.caught++; }, { restart: true });
+    const t = yield* sys.lwpCreate(function* (s: Sys) { o.res = yield* errnoOf(s.lwpPark()); });
+    yield* untilParked(sys, t);
+    yield* sys.lwpKill(t, SIGUSR1);
+    yield* sys.lwpWait(t);
+  }, { caught: 0 }, { ncpu: 2 });
+  assertIdle(r);
+  assert.equal(out.caught, 1);
+  assert.equal(out.res, 'EINTR');
+});

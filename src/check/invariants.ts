@@ -1,5 +1,8 @@
 /*
  * The kernel's invariants, checked from outside after every step.
+ * (Signals and single-threading add: a stopped process has no LWP in user
+ * mode; once a single-threader proceeds no other LWP of its process is in
+ * user mode; p.st.suspcount counts the LWPs parked by single-threading.)
  *
  * What kern_lwp.c states in comments and KASSERTs, as executable checks:
  *  - every state change is an edge of the 1.172 transition diagram
@@ -20,7 +23,7 @@ import type { Kernel, Lwp, Proc } from '../kern/kernel.ts';
 import { KernelPanic } from '../kern/panic.ts';
 import {
   LPR_DETACHED, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  LW_IDLE, LW_SYSTEM, PS_WCORE, PS_WEXIT, STAT_NAMES, SZOMB, type LwpStat,
+  LW_IDLE, LW_SYSTEM, PS_WCORE, PS_WEXIT, SSTOP, STAT_NAMES, SZOMB, type LwpStat,
 } from '../kern/param.ts';
 
 /** The 1.172 transition diagram: from -> allowed targets. */
@@ -100,6 +103,15 @@ export class Checker {
     // count is only exact while the process is not exiting or dumping core.
     if (p.nlwpwait !== nlwpwait && (p.sflag & (PS_WEXIT | PS_WCORE)) === 0) bad.push(`nlwpwait ${p.nlwpwait} != ${nlwpwait}`);
     if (bad.length) this.fail(`proc ${p.pid} counters disagree with its LWP list: ${bad.join(', ')}`);
+    // Stops and single-threading: nobody else in user mode; parked LWPs counted.
+    let parked = 0;
+    for (const l of p.eachLwp()) {
+      if (l.stParked) parked++;
+      if (!l.td.inUser) continue;
+      if (p.stat === SSTOP) this.fail(`proc ${p.pid} is stopped but ${name(l)} runs in user mode`);
+      if (p.st.proceeded && p.st.thread !== l) this.fail(`proc ${p.pid} is single-threaded by ${name(p.st.thread!)} but ${name(l)} runs in user mode`);
+    }
+    if (p.st.suspcount !== parked) this.fail(`proc ${p.pid} suspcount ${p.st.suspcount} but ${parked} LWPs parked`);
     const z = p.zomblwp;
     if (z !== null && (z.stat !== LSZOMB || (z.prflag & LPR_DETACHED) === 0 || z.proc !== p || p.lidMap.get(z.lid) !== z)) {
       this.fail(`proc ${p.pid}'s p_zomblwp ${name(z)} is not a detached zombie on its list`);

@@ -12,7 +12,10 @@
  *             nlwpwait), its LWP list, l.prflag, l.refcnt, l.waiter and
  *             l.waitingfor.  It must be held to move an LWP into or out of
  *             LSIDL, LSZOMB, LSSTOP and LSSUSPENDED.
- *   lock order: spcLwplock -> sleep queue lock -> spcMutex.
+ *   lock order: a sleep queue's lock is taken before the LWP's own lock
+ *             (sleepq_enter, as NetBSD's cv_wait and _lwp_park do), and
+ *             the run queue lock (spcMutex) last: sleep queue lock ->
+ *             LWP lock (spcLwplock) -> spcMutex.
  */
 import type { Cpu, Engine } from '../engine/engine.ts';
 import { burn, type BurnReq, type Gen, type Thread } from '../engine/coroutine.ts';

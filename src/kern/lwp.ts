@@ -28,7 +28,7 @@ import { type CpuInfo, Lwp, type Proc, type Program } from './kernel.ts';
 import { EDEADLK, EINTR, ESRCH } from './errno.ts';
 import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
-  LP_MPSAFE, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
+  LP_MPSAFE, LP_RUNNING, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
   LW_LWPCTL, LW_PENDSIG, LW_SINTR, LW_SYSTEM, LW_USERRET, LW_WCORE, LW_WEXIT, LW_WREBOOT, LW_WSINGLE, LW_WSUSPEND,
   LWP_DETACHED, LWPWAIT_EXITCONTROL, PS_WCORE, PS_WEXIT,
 } from './param.ts';
@@ -238,6 +238,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   }
   // On another CPU it may not have switched away yet: wait until it has.
   yield* waitOffCpu(l);
+  kassert((l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l, () => `lwp_free: ${p.pid}.${l.lid} is still on a cpu`);
   if (l.lwpctl !== null) yield* lwpCtlFree(l);
   k.alllwp.delete(l);
   if (k.tracing) {
@@ -424,7 +425,8 @@ export function* lwpContinue(l: Lwp): Gen<void> {
     return;
   }
   l.flag &= ~LW_WSUSPEND;
-  if (l.stat !== LSSUSPENDED) {
+  // Parked by single-threading is not _lwp_suspend's to end.
+  if (l.stat !== LSSUSPENDED || l.stParked) {
     lwpUnlock(l);
     return;
   }

@@ -98,6 +98,8 @@ export class LcProc {
   /** Bytes of the area handed out to pages so far (lp_cur), and its size (lp_max). */
   cur = 0;
   max = 0;
+  /** Blocks a page, fixed when the area is set up. */
+  perPage = LWPCTL_PER_PAGE;
   constructor(p: Proc) {
     this.lock = new KMutex(`proc${p.pid}.lp_lock`, false);
   }
@@ -134,14 +136,15 @@ export function* lwpCtlAlloc(l: Lwp): Gen<CtlAlloc> {
     mutexExit(k, p.lock);
   }
   const lp = p.lwpctl!;
-  const geo = lwpctlGeometry(k);
 
   yield* mutexEnter(k, lp.lock);
   if (lp.uva === 0) {
     // Reserve the area in the process's address space (uao_create + uvm_map).
+    const geo = lwpctlGeometry(k);
     lp.uva = LWPCTL_UVA;
     lp.cur = 0;
     lp.max = geo.pages * PAGE_SIZE;
+    lp.perPage = geo.perPage;
   }
   let lcp = lp.pages.find((pg) => pg.nfree !== 0);
   if (lcp === undefined) {
@@ -150,7 +153,7 @@ export function* lwpCtlAlloc(l: Lwp): Gen<CtlAlloc> {
       mutexExit(k, lp.lock);
       return { error: ENOMEM, ctl: null, uaddr: 0 };
     }
-    lcp = new LcPage(lp.uva + lp.cur, geo.perPage);
+    lcp = new LcPage(lp.uva + lp.cur, lp.perPage);
     lp.cur += PAGE_SIZE;
     lp.pages.unshift(lcp);
   }

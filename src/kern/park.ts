@@ -37,15 +37,25 @@ export class ParkChan {
   constructor(readonly proc: Proc, readonly hint: unknown) {}
 }
 
-const chans = new WeakMap<Proc, Map<unknown, ParkChan>>();
+/** A process's park channels: by object hint (held weakly, so a program's objects can go), and by plain value. */
+interface Chans {
+  readonly objs: WeakMap<object, ParkChan>;
+  readonly vals: Map<unknown, ParkChan>;
+}
+const chans = new WeakMap<Proc, Chans>();
 
 /** lwp_park_wchan: the channel of (p, hint).  undefined and null are the same (no hint). */
 export function lwpParkWchan(p: Proc, hint: unknown): ParkChan {
   const h = hint === undefined ? null : hint;
-  let m = chans.get(p);
-  if (m === undefined) chans.set(p, (m = new Map()));
-  let c = m.get(h);
-  if (c === undefined) m.set(h, (c = new ParkChan(p, h)));
+  let cs = chans.get(p);
+  if (cs === undefined) chans.set(p, (cs = { objs: new WeakMap(), vals: new Map() }));
+  const isObj = (typeof h === 'object' && h !== null) || typeof h === 'function';
+  let c = isObj ? cs.objs.get(h as object) : cs.vals.get(h);
+  if (c === undefined) {
+    c = new ParkChan(p, h);
+    if (isObj) cs.objs.set(h as object, c);
+    else cs.vals.set(h, c);
+  }
   return c;
 }
 

@@ -28,6 +28,7 @@ import {
   LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, SACTIVE, SSTOP, SZOMB,
 } from './param.ts';
 import { kassert } from './panic.ts';
+import { NSIG } from './param.ts';
 import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
@@ -39,7 +40,7 @@ export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGAB
   SIGTERM = 15, SIGURG = 16, SIGSTOP = 17, SIGTSTP = 18, SIGCONT = 19, SIGCHLD = 20, SIGTTIN = 21,
   SIGTTOU = 22, SIGIO = 23, SIGXCPU = 24, SIGXFSZ = 25, SIGVTALRM = 26, SIGPROF = 27, SIGWINCH = 28,
   SIGINFO = 29, SIGUSR1 = 30, SIGUSR2 = 31, SIGPWR = 32;
-export const NSIG = 64;
+export { NSIG };
 
 export const SIGNAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
   SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
@@ -157,12 +158,19 @@ export function* kpsignal(p: Proc, sig: number, lid = 0): Gen<void> {
   // process whatever its disposition; a stop signal cancels pending SIGCONT.
   if ((prop & P_CONT) !== 0) {
     clearPending(p, STOPSIGS);
-    if (p.stat === SSTOP || p.sig.stopping) yield* procUnstop(p);
+    if (p.stat === SSTOP || p.sig.stopping) yield* procUnstop(p, sig);
   }
   if ((prop & P_STOP) !== 0) clearPending(p, sigbit(SIGCONT));
-  if (sig === SIGKILL && (p.stat === SSTOP || p.sig.stopping)) yield* procUnstop(p);
+  if (sig === SIGKILL && (p.stat === SSTOP || p.sig.stopping)) yield* procUnstop(p, sig);
 
   if (discarded(p, sig)) return;
+
+  // A stop with the default action stops the process now: interruptible
+  // sleepers stop where they sleep, the others at their next boundary.
+  if ((prop & P_STOP) !== 0 && p.sig.acts[sig]!.handler === 'default') {
+    if (p.stat === SACTIVE && !p.sig.stopping) yield* procStop(p, sig);
+    return;
+  }
 
   let target: Lwp | null = null;
   if (lid !== 0) {
@@ -341,13 +349,14 @@ export function* procStop(p: Proc, sig: number): Gen<void> {
     yield* procStopDone(p);
     return;
   }
+  // Everyone else stops at its next boundary, or at its next interruptible
+  // sleep (sleepq_block sees the pending stop and stops there).
   for (const l of p.eachLwp()) {
-    if (l.stat === LSONPROC || l.stat === LSSLEEP) {
-      yield* lwpLock(l);
-      l.flag |= LW_PENDSIG;
-      if (l.stat === LSONPROC) lwpNeedUserret(l);
-      lwpUnlock(l);
-    }
+    if (l.stat === LSIDL || l.stat === LSZOMB || l.stat === LSSTOP) continue;
+    yield* lwpLock(l);
+    l.flag |= LW_PENDSIG;
+    if (l.stat === LSONPROC) lwpNeedUserret(l);
+    lwpUnlock(l);
   }
 }
 
@@ -402,9 +411,11 @@ function* sigswitch(l: Lwp): Gen<void> {
 
 /**
  * proc_unstop: SIGCONT (or SIGKILL) continues a stopped or stopping
- * process.  Called with p.lock held.
+ * process.  Called with p.lock held.  p_xstat is what lwp_unstop looks
+ * at: a continue clears it, so LWPs stopped asleep go back to their sleep;
+ * SIGKILL keeps a signal there, so interruptible sleepers wake to take it.
  */
-export function* procUnstop(p: Proc): Gen<void> {
+export function* procUnstop(p: Proc, sig: number): Gen<void> {
   const k = p.k;
   kassert(mutexOwned(k, p.lock), 'proc_unstop: p.lock not held');
   if (k.tracing) {
@@ -413,6 +424,7 @@ export function* procUnstop(p: Proc): Gen<void> {
   }
   p.stat = SACTIVE;
   p.sig.stopping = false;
+  p.sig.xsig = sig === SIGKILL ? SIGKILL : 0;
   for (const l of p.eachLwp()) yield* lwpUnstop(l);
   p.sig.xsig = 0;
 }

@@ -162,6 +162,9 @@ function* threadSuspendOne(l: Lwp): Gen<void> {
   yield* lwpLock(l);
   yield* miSwitch(l);
   yield* mutexEnter(k, p.lock);
+  // Unparked by thread_unsuspend, or woken by something else (SIGKILL's
+  // unstop, say): either way not parked now; the caller decides again.
+  if (l.stParked) unpark(p, l);
 }
 
 /**

@@ -13,6 +13,8 @@ import { call, compute as computeReq, type Gen } from '../engine/coroutine.ts';
 import type { Lwp } from '../kern/kernel.ts';
 import { EFAULT, EINVAL, EJUSTRETURN, ERESTART } from '../kern/errno.ts';
 import { miUserret } from '../kern/synch.ts';
+import { lwpCacheCreds } from '../kern/resource.ts';
+import { LPR_CRMOD } from '../kern/param.ts';
 import { SyscallError } from './errors.ts';
 import {
   sysLwpContinue, sysLwpCreate, sysLwpDetach, sysLwpExit, sysLwpSuspend, sysLwpWait,
@@ -43,6 +45,8 @@ function* syscall<T>(l: Lwp, name: string, args: unknown[], body: (rv: Retval<T>
   for (;;) {
     if (k.tracing) k.emit({ type: 'syscall', name, args, ...k.ev(l) });
     yield k.syscallBurn;
+    // LWP_CACHE_CREDS: pick up credentials the process changed since our last call.
+    if ((l.prflag & LPR_CRMOD) !== 0) yield* call(lwpCacheCreds(l));
     const rv: Retval<T> = { value: undefined as T };
     const error = yield* call(body(rv));
     if (k.tracing) k.emit({ type: 'sysret', name, errno: error, ret: rv.value, ...k.ev(l) });

@@ -23,7 +23,7 @@ import { lwpUnsleep } from '../kern/sleepq.ts';
 import { lwpPark, lwpUnpark, lwpUnparkAll } from '../kern/park.ts';
 import { lwpCtlAlloc, type LwpCtl } from '../kern/lwpctl.ts';
 import {
-  dosetrlimit, getrlimit, isRlimValue, lwpCacheCreds, procSetuid, credOf, type Rlimit,
+  dosetrlimit, getrlimit, isRlimValue, procSetuid, credOf, type Rlimit,
 } from '../kern/resource.ts';
 import {
   LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED, LWP_UNPARK_MAX, LWPCTL_FEATURE_CURCPU, LWPCTL_FEATURE_PCTR,
@@ -64,7 +64,6 @@ export function* sysLwpPark(l: Lwp, opts: unknown, rv: Retval<void>): Gen<number
     rv.detail = 'unpark must be a lid';
     return EINVAL;
   }
-  yield* lwpCacheCreds(l);
   if (unpark !== 0) {
     const error = yield* lwpUnpark(l, unpark, o.unparkHint);
     if (error !== 0) return error;
@@ -75,7 +74,6 @@ export function* sysLwpPark(l: Lwp, opts: unknown, rv: Retval<void>): Gen<number
 /** _lwp_unpark: unpark LWP `lid` (expected on `hint`); ESRCH for an unknown or zombie LWP. */
 export function* sysLwpUnpark(l: Lwp, lid: unknown, hint: unknown): Gen<number> {
   if (!isLid(lid)) return EINVAL;
-  yield* lwpCacheCreds(l);
   return yield* lwpUnpark(l, lid, hint);
 }
 
@@ -101,7 +99,6 @@ export function* sysLwpUnparkAll(l: Lwp, lids: unknown, hint: unknown, rv: Retva
     rv.detail = 'every target must be a lid';
     return EINVAL;
   }
-  yield* lwpCacheCreds(l);
   yield* lwpUnparkAll(l, lids.slice(), hint);
   rv.value = 0;
   return 0;
@@ -119,7 +116,6 @@ export function* sysLwpWakeup(l: Lwp, lid: unknown): Gen<number> {
   if (!isLid(lid)) return EINVAL;
   const k = l.k;
   const p = l.proc;
-  yield* lwpCacheCreds(l);
   yield* mutexEnter(k, p.lock);
   const t = lwpFind(p, lid);
   if (t === null) {
@@ -154,7 +150,6 @@ export function* sysLwpKill(l: Lwp, lid: unknown, sig: unknown): Gen<number> {
   if (!isLid(lid)) return EINVAL;
   const k = l.k;
   const p = l.proc;
-  yield* lwpCacheCreds(l);
   yield* mutexEnter(k, k.procLock);
   yield* mutexEnter(k, p.lock);
   const t = lwpFind(p, lid);
@@ -179,7 +174,6 @@ export function* sysLwpCtl(l: Lwp, features: unknown, rv: Retval<LwpCtl>): Gen<n
     return EINVAL;
   }
   if (((features as number) & ~(LWPCTL_FEATURE_CURCPU | LWPCTL_FEATURE_PCTR)) !== 0) return ENODEV;
-  yield* lwpCacheCreds(l);
   const r = yield* lwpCtlAlloc(l);
   if (r.error !== 0) return r.error;
   rv.value = r.ctl!;
@@ -188,14 +182,12 @@ export function* sysLwpCtl(l: Lwp, features: unknown, rv: Retval<LwpCtl>): Gen<n
 
 /** _lwp_setprivate: set the caller's private pointer (lwp_setprivate). */
 export function* sysLwpSetprivate(l: Lwp, ptr: unknown): Gen<number> {
-  yield* lwpCacheCreds(l);
   l.private = ptr;
   return 0;
 }
 
 /** _lwp_getprivate: the caller's private pointer. */
 export function* sysLwpGetprivate(l: Lwp, rv: Retval<unknown>): Gen<number> {
-  yield* lwpCacheCreds(l);
   rv.value = l.private;
   return 0;
 }
@@ -211,7 +203,6 @@ export function* sysLwpSetname(l: Lwp, lid: unknown, name: unknown): Gen<number>
   const target = lid === 0 ? l.lid : lid;
   const k = l.k;
   const p = l.proc;
-  yield* lwpCacheCreds(l);
   yield* mutexEnter(k, p.lock);
   const t = lwpFind(p, target);
   if (t === null) {
@@ -239,7 +230,6 @@ export function* sysLwpGetname(l: Lwp, lid: unknown, len: unknown, rv: Retval<st
   const target = lid === 0 ? l.lid : lid;
   const k = l.k;
   const p = l.proc;
-  yield* lwpCacheCreds(l);
   yield* mutexEnter(k, p.lock);
   const t = lwpFind(p, target);
   if (t === null) {
@@ -257,7 +247,6 @@ export function* sysLwpGetname(l: Lwp, lid: unknown, len: unknown, rv: Retval<st
 
 /** lwp_pctr: the caller's count of context switches (l_ncsw). */
 export function* sysLwpPctr(l: Lwp, rv: Retval<number>): Gen<number> {
-  yield* lwpCacheCreds(l);
   rv.value = l.ncsw;
   return 0;
 }
@@ -275,7 +264,6 @@ export function* sysSetuid(l: Lwp, uid: unknown): Gen<number> {
 
 /** getuid: the uid the caller acts with (its cached credentials, refreshed on entry). */
 export function* sysGetuid(l: Lwp, rv: Retval<number>): Gen<number> {
-  yield* lwpCacheCreds(l);
   rv.value = credOf(l).uid;
   return 0;
 }
@@ -300,7 +288,6 @@ export function* sysSetrlimit(l: Lwp, which: unknown, lim: unknown): Gen<number>
 /** getrlimit: { cur, max } of a resource; EINVAL for an unknown one. */
 export function* sysGetrlimit(l: Lwp, which: unknown, rv: Retval<Rlimit>): Gen<number> {
   if (!isResource(which)) return EINVAL;
-  yield* lwpCacheCreds(l);
   rv.value = getrlimit(l, which);
   return 0;
 }
