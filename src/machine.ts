@@ -107,6 +107,8 @@ export interface ProcInfo {
   signal: number | null;
   /** Why it was killed, when a program threw. */
   fault: string | null;
+  /** It dumped core (m.kernel.cores has the snapshot). */
+  core: boolean;
   /** Collected by its parent. */
   reaped: boolean;
   /** Ticks its LWPs have run (freed ones included). */
@@ -346,6 +348,7 @@ function procInfo(p: Proc): ProcInfo {
     exitStatus: exited && p.termsig === 0 ? p.xstat : null,
     signal: exited && p.termsig !== 0 ? p.termsig : null,
     fault: p.fault,
+    core: p.sig.core,
     reaped: p.reaped,
     rtime: p.rtime + [...p.eachLwp()].reduce((s, l) => s + l.rtime, 0),
   };

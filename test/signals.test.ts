@@ -3,6 +3,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTERM, SIGUSR1, SIGUSR2, SIGQUIT, type Sys } from '../src/index.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { runDetached, type Gen } from '../src/engine/coroutine.ts';
+import { kthreadCreate } from '../src/kern/proc.ts';
+import { lwpAddref, lwpDelref } from '../src/kern/lwp.ts';
+import { mutexEnter, mutexExit } from '../src/kern/mutex.ts';
+import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
+import { sigbit } from '../src/kern/sig.ts';
+import { LW_PENDSIG, LW_WEXIT } from '../src/kern/param.ts';
+import type { Lwp } from '../src/kern/kernel.ts';
+
+/** A kernel thread's uninterruptible timed sleep. */
+function* ksleep(l: Lwp, ticks: number): Gen<void> {
+  const sq = yield* sleeptabLookup(l.k, l);
+  yield* sleepqEnter(sq, l);
+  sleepqEnqueue(sq, l, 'ksleep', l);
+  yield* sleepqBlock(l, ticks, false);
+}
+
+/** Run `body` as a kernel thread on machine m. */
+function kthread(m: Machine, body: (l: Lwp) => Gen<void>): void {
+  runDetached(kthreadCreate(m.kernel.cpus[m.kernel.cpus.length - 1]!.idlelwp, 'test', body));
+}
 
 /** The machine a program runs on, for reading the clock and ps from inside (tests only). */
 let M: Machine;
@@ -202,14 +223,13 @@ test('SIGCONT that arrives before the last LWP has stopped cancels the stop (man
   assert.ok(cancelled > 0, 'some schedule delivered SIGCONT before the process had fully stopped');
 });
 
-test('a suspend that arrives while the target sleeps uninterruptibly takes effect when it gets back to the boundary', () => {
+test('a suspend that kicks an interruptible sleeper which goes back to sleep takes effect when it gets back to the boundary', () => {
   const m = machine({ ncpu: 2 });
   let back = 0;
   let pid = 0;
   pid = m.spawn(function* (sys: Sys) {
-    // LWP 2 exits and sleeps uninterruptibly in lwp_drainrefs? Simpler: LWP 2 waits in an
-    // uninterruptible spot: the exit-control wait is internal, so use a suspend of a sleeper in
-    // _lwp_wait that is woken by the suspend but goes back to sleep (not a boundary).
+    // LWP 2 sleeps in _lwp_wait: the suspend wakes it, lwp_wait1 goes back to sleep (no
+    // boundary there), and the suspension is taken when the call returns.
     const t = yield* sys.lwpCreate(function* (s: Sys) {
       const u = yield* s.lwpCreate(function* (x: Sys) { yield* x.compute(150); });
       yield* s.lwpWait(u);
@@ -341,4 +361,71 @@ test('a dead LWP\'s stack is freed by the next thread on its CPU, never while it
   assert.equal(stacks.length, 6);
   assert.ok(stacks.every((td) => td.frames.length === 0), 'every dead LWP\'s stack was reaped');
   assert.ok(m.kernel.cpus.every((ci) => ci.zombieTd === null));
+});
+
+test('a suspend that arrives while the target sleeps uninterruptibly does not wake it; the target exits first: ESRCH', () => {
+  const m = machine({ ncpu: 4 });
+  let res = '';
+  let suspendAt = 0;
+  const pid = m.spawn(function* (sys: Sys) {
+    const t = yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(10); }); // exits, then drains refs asleep
+    yield* sys.compute(40);
+    suspendAt = m.now;
+    res = yield* errnoOf(sys.lwpSuspend(t));
+    yield* sys.lwpWait(t);
+  });
+  // A kernel thread holds a reference on LWP 2 until tick ~200: its exit sleeps in lwp_drainrefs, uninterruptibly.
+  kthread(m, function* (l) {
+    const p = m.kernel.procs.get(pid)!;
+    while (p.lidMap.get(2) === undefined) yield* ksleep(l, 1);
+    const t = p.lidMap.get(2)!;
+    yield* mutexEnter(m.kernel, p.lock);
+    lwpAddref(t);
+    mutexExit(m.kernel, p.lock);
+    yield* ksleep(l, 200);
+    yield* lwpDelref(t);
+  });
+  assertIdle(m.run());
+  assert.ok(suspendAt < 200);
+  assert.equal(res, 'ESRCH', 'the target was not woken; it finished exiting and the suspend found it gone');
+});
+
+test('_lwp_suspend by an LWP that has been told to exit is EDEADLK', () => {
+  const m = machine({ ncpu: 2 });
+  const errs: number[] = [];
+  m.on((e) => { if (e.type === 'sysret' && e.name === '_lwp_suspend') errs.push(e.errno); });
+  const pid = m.spawn(function* (sys: Sys) {
+    const t = yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(500); });
+    yield* sys.compute(50);           // meanwhile a kernel thread sets LW_WEXIT on us (no AST)
+    yield* sys.lwpSuspend(t);         // EDEADLK, then we exit at the boundary
+  });
+  kthread(m, function* (l) {
+    yield* ksleep(l, 20);
+    const main = m.kernel.procs.get(pid)!.lidMap.get(1)!;
+    main.flag |= LW_WEXIT;
+  });
+  m.run();
+  assert.deepEqual(errs, [11]);
+});
+
+test("lwp_exit hands a pending process signal it was asked to take to its siblings", () => {
+  const m = machine({ ncpu: 3 });
+  let takenBy = 0;
+  const pid = m.spawn(function* (sys: Sys) {
+    yield* sys.sigaction(SIGUSR1, function* (s: Sys) { takenBy = yield* s.lwpSelf(); });
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(50); yield* s.lwpExit(); });
+    for (let i = 0; i < 20; i++) { yield* sys.compute(10); yield* sys.getpid(); }
+  });
+  // A process-wide SIGUSR1 is pending and LWP 2 was told to take it (LW_PENDSIG, no AST);
+  // it calls _lwp_exit before passing a boundary.
+  kthread(m, function* (l) {
+    yield* ksleep(l, 20);
+    const p = m.kernel.procs.get(pid)!;
+    yield* mutexEnter(m.kernel, p.lock);
+    p.sig.pend |= sigbit(SIGUSR1);
+    p.lidMap.get(2)!.flag |= LW_PENDSIG;
+    mutexExit(m.kernel, p.lock);
+  });
+  assertIdle(m.run());
+  assert.equal(takenBy, 1, 'main took the signal LWP 2 left behind');
 });

@@ -371,7 +371,7 @@ async function execute(cmd: string, arg: string, a: RunArgs, settings: readonly 
   if (!a.quiet) {
     for (const p of m.procs()) {
       const how = p.exitStatus !== null ? `exit status ${p.exitStatus}`
-        : p.signal !== null ? `killed by signal ${p.signal}${p.fault ? ` (${p.fault})` : ''}`
+        : p.signal !== null ? `killed by signal ${p.signal}${p.core ? ' (core dumped)' : ''}${p.fault ? ` (${p.fault})` : ''}`
         : `still ${p.stat}`;
       io.out(`process ${p.pid} (${p.name}): ${how}`);
     }
