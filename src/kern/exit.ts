@@ -45,16 +45,7 @@ export function* exit1(l: Lwp, code: number, sig: number, core = false): Gen<nev
   kassert(mutexOwned(k, p.lock), 'exit1: p.lock not held');
   kassert(p !== k.proc0, 'exit1: proc0');
 
-  // Another LWP is already exiting the process: just go.  Another one
-  // single-threading (exec, a core dump): do what it says at the boundary.
-  for (;;) {
-    if ((p.sflag & PS_WEXIT) !== 0) {
-      mutexExit(k, p.lock);
-      return yield* lwpExit(l);
-    }
-    if (p.st.thread === null || p.st.thread === l) break;
-    yield* threadSuspendCheck(l, false);
-  }
+  yield* yieldToOtherSingleThreader(l);
   p.sflag |= PS_WEXIT;
   if (k.tracing) k.emit({ type: 'proc', what: 'exit', detail: sig !== 0 ? `signal ${sig}` : `status ${code}`, ...k.ev(l) });
 
@@ -112,6 +103,24 @@ export function* exit1(l: Lwp, code: number, sig: number, core = false): Gen<nev
 }
 
 /**
+ * Before exit1 or coredump take the process over: if another LWP is already
+ * exiting it, just go (never returns); if another is single-threading it
+ * (exec, a core dump), do what it says at the boundary first.  Called with
+ * p.lock held; returns with it held once l may proceed.
+ */
+function* yieldToOtherSingleThreader(l: Lwp): Gen<void> {
+  const p = l.proc;
+  for (;;) {
+    if ((p.sflag & PS_WEXIT) !== 0) {
+      mutexExit(l.k, p.lock);
+      return yield* lwpExit(l);
+    }
+    if (p.st.thread === null || p.st.thread === l) return;
+    yield* threadSuspendCheck(l, false);
+  }
+}
+
+/**
  * A start routine (or a signal handler) threw: the LWP faulted.  As a trap
  * does, this kills the process with SIGSEGV, whose default action dumps
  * core: every other LWP is brought to the boundary, the core is written,
@@ -147,14 +156,7 @@ export function* coredump(l: Lwp, sig: number): Gen<never> {
   const k = l.k;
   const p = l.proc;
   kassert(mutexOwned(k, p.lock), 'coredump: p.lock not held');
-  for (;;) {
-    if ((p.sflag & PS_WEXIT) !== 0) {
-      mutexExit(k, p.lock);
-      return yield* lwpExit(l);
-    }
-    if (p.st.thread === null || p.st.thread === l) break;
-    yield* threadSuspendCheck(l, false);
-  }
+  yield* yieldToOtherSingleThreader(l);
   p.sflag |= PS_WCORE;
   if (p.nlwps > 1) yield* threadSingle(l, ST_NO_EXIT);
   k.cores.push({

@@ -36,6 +36,20 @@ export function isLid(x: unknown): x is number {
   return Number.isInteger(x) && (x as number) >= -0x80000000 && (x as number) <= 0x7fffffff;
 }
 
+/**
+ * Look up live LWP `lid` of the caller's process for a system call:
+ * returns it with p.lock held (the LWP itself unlocked), or null with
+ * p.lock released (the caller returns ESRCH).
+ */
+export function* lookupLwp(l: Lwp, lid: number): Gen<Lwp | null> {
+  const k = l.k;
+  const p = l.proc;
+  yield* mutexEnter(k, p.lock);
+  const t = lwpFind(p, lid);
+  if (t === null) mutexExit(k, p.lock);
+  return t;
+}
+
 export interface CreateOptions {
   flags?: number;
   name?: string;
@@ -125,12 +139,8 @@ export function* sysLwpSuspend(l: Lwp, lid: unknown): Gen<number> {
   if (!isLid(lid)) return EINVAL;
   const k = l.k;
   const p = l.proc;
-  yield* mutexEnter(k, p.lock);
-  const t = lwpFind(p, lid);
-  if (t === null) {
-    mutexExit(k, p.lock);
-    return ESRCH;
-  }
+  const t = yield* lookupLwp(l, lid);
+  if (t === null) return ESRCH;
   yield* lwpLock(t);
   // Deadlock is only possible when suspending ourselves with nobody else
   // left to continue us (a short race on p.nrlwps, as the seed admits).
@@ -167,18 +177,12 @@ export function* sysLwpSuspend(l: Lwp, lid: unknown): Gen<number> {
 /** _lwp_continue: resume LWP `lid`, or cancel its pending suspension. */
 export function* sysLwpContinue(l: Lwp, lid: unknown): Gen<number> {
   if (!isLid(lid)) return EINVAL;
-  const k = l.k;
-  const p = l.proc;
-  yield* mutexEnter(k, p.lock);
-  const t = lwpFind(p, lid);
-  let error = 0;
-  if (t === null) error = ESRCH;
-  else {
-    yield* lwpLock(t);
-    yield* lwpContinue(t);
-  }
-  mutexExit(k, p.lock);
-  return error;
+  const t = yield* lookupLwp(l, lid);
+  if (t === null) return ESRCH;
+  yield* lwpLock(t);
+  yield* lwpContinue(t);
+  mutexExit(l.k, l.proc.lock);
+  return 0;
 }
 
 /**

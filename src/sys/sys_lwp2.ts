@@ -29,7 +29,7 @@ import {
   LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED, LWP_UNPARK_MAX, LWPCTL_FEATURE_CURCPU, LWPCTL_FEATURE_PCTR,
   MAXCOMLEN, NSIG, RLIM_NLIMITS,
 } from '../kern/param.ts';
-import { isLid, type Retval } from './sys_lwp.ts';
+import { isLid, lookupLwp, type Retval } from './sys_lwp.ts';
 
 /** What lwpPark takes: all optional. */
 export interface ParkOptions {
@@ -116,12 +116,8 @@ export function* sysLwpWakeup(l: Lwp, lid: unknown): Gen<number> {
   if (!isLid(lid)) return EINVAL;
   const k = l.k;
   const p = l.proc;
-  yield* mutexEnter(k, p.lock);
-  const t = lwpFind(p, lid);
-  if (t === null) {
-    mutexExit(k, p.lock);
-    return ESRCH;
-  }
+  const t = yield* lookupLwp(l, lid);
+  if (t === null) return ESRCH;
   yield* lwpLock(t);
   t.flag |= LW_CANCELLED | LW_UNPARKED;
   let error: number;
@@ -203,12 +199,8 @@ export function* sysLwpSetname(l: Lwp, lid: unknown, name: unknown): Gen<number>
   const target = lid === 0 ? l.lid : lid;
   const k = l.k;
   const p = l.proc;
-  yield* mutexEnter(k, p.lock);
-  const t = lwpFind(p, target);
-  if (t === null) {
-    mutexExit(k, p.lock);
-    return ESRCH;
-  }
+  const t = yield* lookupLwp(l, target);
+  if (t === null) return ESRCH;
   yield* lwpLock(t);
   t.name = name.slice(0, MAXCOMLEN - 1);
   lwpUnlock(t);
@@ -230,12 +222,8 @@ export function* sysLwpGetname(l: Lwp, lid: unknown, len: unknown, rv: Retval<st
   const target = lid === 0 ? l.lid : lid;
   const k = l.k;
   const p = l.proc;
-  yield* mutexEnter(k, p.lock);
-  const t = lwpFind(p, target);
-  if (t === null) {
-    mutexExit(k, p.lock);
-    return ESRCH;
-  }
+  const t = yield* lookupLwp(l, target);
+  if (t === null) return ESRCH;
   yield* lwpLock(t);
   const name = t.name ?? '';
   lwpUnlock(t);
