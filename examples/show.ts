@@ -1,5 +1,6 @@
-/* Printing helpers shared by the examples: an event summary and a ps table. */
+/* Printing helpers for the demo: the outcome, an event summary and the ps -s table. */
 import type { KEvent, Machine, RunResult } from '../src/index.ts';
+import { psTable } from '../src/report/ps.ts';
 
 export function printSummary(m: Machine, r: RunResult, pid: number, counts?: Map<string, number>): void {
   console.log(`outcome: ${r.outcome} at tick ${r.ticks} after ${r.steps} steps`);
@@ -19,13 +20,4 @@ export function countEvents(m: Machine): Map<string, number> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   });
   return counts;
-}
-
-export function psTable(m: Machine): string {
-  const rows = m.ps();
-  const head = ['PID', 'LID', 'STAT', 'CPU', 'PRI', 'WCHAN', 'NAME', 'FLAGS'];
-  const cells = rows.map((r) => [r.pid, r.lid, r.stat, r.cpu, r.pri, r.wchan || '-', r.name || '-', r.flags.join(',') || '-'].map(String));
-  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const fmt = (c: string[]) => c.map((s, i) => s.padEnd(width[i]!)).join('  ').trimEnd();
-  return [fmt(head), ...cells.map(fmt)].join('\n');
 }
