@@ -109,7 +109,9 @@ test('usage errors: one clear line on stderr, exit 64', () => {
   writeFileSync(join(tmp, 'notgen.ts'), 'export function main() { return 1; }\n');
   assertUsage(lwpkit('run', 'notgen.ts'), /not a generator function/);
   writeFileSync(join(tmp, 'broken.ts'), 'export function* main( {\n');
-  assertUsage(lwpkit('run', 'broken.ts'), /broken\.ts: cannot load/);
+  assertUsage(lwpkit('run', 'broken.ts'), /broken\.ts: cannot load: line 2:0: /); // says where
+  writeFileSync(join(tmp, 'throws.ts'), "throw new Error('boom at load');\n");
+  assertUsage(lwpkit('run', 'throws.ts'), /throws\.ts: cannot load: boom at load/);
   writeFileSync(join(tmp, 'data.txt'), 'hello\n');
   assertUsage(lwpkit('run', 'data.txt'), /expected a \.ts or \.js module/);
 });

@@ -287,7 +287,10 @@ async function loadProgram(cmd: string, path: string, shown: string): Promise<Pr
   try {
     mod = await import(pathToFileURL(path).href) as Record<string, unknown>;
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    // One line: a compile error's own "file:line:col: ERROR: what" when there is one.
+    const lines = e instanceof Error ? e.message.split('\n') : [String(e)];
+    const where = lines.find((x) => /:\d+:\d+: ERROR: /.test(x));
+    const msg = where !== undefined ? where.replace(/^.*?(\d+:\d+: ERROR: )/, 'line $1').replace('ERROR: ', '') : lines[0];
     throw new UsageError(`${cmd}: ${shown}: cannot load: ${msg}`);
   }
   const fn = typeof mod.default === 'function' ? mod.default : mod.main;
