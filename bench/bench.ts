@@ -13,6 +13,12 @@
  *      .next(); (b) two generators resumed alternately by a while loop,
  *      each yielding a small request object per iteration).
  *   4. model rate / ceiling rate for both.
+ *   5. the dispatcher: context switches per second with 4 LWPs per CPU
+ *      (each looping sched_yield) on 1, 2, 8 and 64 CPUs, quoted against
+ *      the bare-generator yield rate (2 yields per ceiling round trip);
+ *      and the cost of one switch between two real-time LWPs on one CPU
+ *      while 1 to 10,000 other LWPs sit runnable on its queue (SCHED_OTHER,
+ *      below them): with the run queue's bitmask it must stay flat.
  *
  * Why ratios: this runs on shared, noisy machines, so absolute rates move
  * from run to run.  A ceiling measured in the same process, seconds apart,
@@ -32,7 +38,9 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Machine, type Sys } from '../src/index.ts';
+import { Machine, SCHED_FIFO, type Sys } from '../src/index.ts';
+import { runDetached } from '../src/engine/coroutine.ts';
+import { kthreadCreate } from '../src/kern/proc.ts';
 
 const REPS = 7;
 const TARGET_MS = 250;
@@ -107,6 +115,88 @@ function verifyAlternation(n: number): void {
     assert.ok([out.lidA, out.lidB].includes(seq[i]!) && [out.lidA, out.lidB].includes(seq[i + 1]!));
     if (i > 0) assert.equal(seq[i], seq[i - 1], 'the CPU does not alternate');
   }
+}
+
+/* ---------- the dispatcher ---------- */
+
+/**
+ * ~n context switches on ncpu CPUs with 4 LWPs per CPU, each looping
+ * sched_yield; returns the ms per n switches actually made.
+ */
+function modelSwitches(n: number, ncpu: number): number {
+  const nlwp = 4 * ncpu;
+  const y = Math.max(1, Math.round(n / nlwp));
+  const m = new Machine({ ncpu, check: false });
+  const out = { done: 0 };
+  m.spawn(function* (sys: Sys, o: typeof out) {
+    // Sleep until one tick, when all are created: the wakeups spread them 4 to a CPU.
+    const wakeAt = 4 * nlwp + 50;
+    const body = function* (s: Sys) {
+      yield* s.sleep(wakeAt - (s as unknown as { l: { k: { now: number } } }).l.k.now);
+      for (let i = 0; i < y; i++) yield* s.schedYield();
+      o.done++;
+    };
+    for (let i = 1; i < nlwp; i++) yield* sys.lwpCreate(body);
+    yield* body(sys);
+    for (let i = 1; i < nlwp; i++) yield* sys.lwpWait(0);
+  }, { name: 'switches', arg: out });
+  const t0 = performance.now();
+  const r = m.run(UNLIMITED);
+  const ms = performance.now() - t0;
+  assert.equal(r.outcome, 'idle', r.panic?.message ?? r.outcome);
+  assert.equal(out.done, nlwp);
+  const sw = m.kernel.cpus.reduce((a, c) => a + c.nswtch, 0);
+  // Nearly every yield switched (the last LWP left on a CPU yields to nobody).
+  assert.ok(sw >= 0.75 * nlwp * y, `${ncpu} cpus: ${sw} switches for ${nlwp * y} yields`);
+  return (ms * n) / sw;
+}
+
+/**
+ * n round trips (2n switches) between two SCHED_FIFO LWPs on one CPU while
+ * `runnable` SCHED_OTHER LWPs wait on its queue.  Only the round trips are
+ * timed: the run is first stopped at the tick where they start (found by a
+ * dry run, the model being deterministic).
+ */
+const phases = new Map<string, { start: number; end: number }>();
+function runnableMachine(n: number, runnable: number, out: { start: number; end: number; trips: number }) {
+  const m = new Machine({ ncpu: 1, check: false });
+  m.spawn(function* (sys: Sys, o: typeof out) {
+    const now = () => (sys as unknown as { l: { k: { now: number } } }).l.k.now;
+    yield* sys.schedSetparam(0, SCHED_FIFO, 10);
+    const partner = yield* sys.lwpCreate(function* (s: Sys) { for (let i = 0; i < n; i++) yield* s.schedYield(); });
+    o.start = now();
+    for (let i = 0; i < n; i++) { yield* sys.schedYield(); o.trips++; }
+    o.end = now();
+    yield* sys.lwpWait(partner);
+  }, { name: 'rt', arg: out });
+  // Queued behind it, at the lowest level, never picked until the end.  Kernel
+  // threads, because 10,000 user LWPs would pass kern.maxlwp (2048).
+  const idle = m.kernel.cpus[0]!.idlelwp;
+  for (let i = 0; i < runnable; i++) runDetached(kthreadCreate(idle, 'filler', function* () {}, 0));
+  return m;
+}
+
+function modelSwitchCost(n: number, runnable: number): number {
+  const key = `${n}/${runnable}`;
+  let ph = phases.get(key);
+  if (ph === undefined) {
+    const o = { start: 0, end: 0, trips: 0 };
+    assert.equal(runnableMachine(n, runnable, o).run(UNLIMITED).outcome, 'idle');
+    ph = { start: o.start, end: o.end };
+    phases.set(key, ph);
+  }
+  const out = { start: 0, end: 0, trips: 0 };
+  const m = runnableMachine(n, runnable, out);
+  m.run({ maxTicks: ph.start, maxSteps: Number.MAX_SAFE_INTEGER });
+  const rq = m.kernel.cpus[0]!.runq.count;
+  const sw0 = m.kernel.cpus[0]!.nswtch;
+  const t0 = performance.now();
+  m.run({ maxTicks: ph.end, maxSteps: Number.MAX_SAFE_INTEGER });
+  const ms = performance.now() - t0;
+  const sw = m.kernel.cpus[0]!.nswtch - sw0;
+  assert.ok(rq >= runnable, `only ${rq} queued for ${runnable} runnable`);
+  assert.ok(sw >= 2 * n - 2 && out.trips >= n - 1, `runnable ${runnable}: ${sw} switches, ${out.trips} trips of ${n}`);
+  return ms;
 }
 
 /* ---------- the ceilings: bare generators, no kernel ---------- */
@@ -218,6 +308,13 @@ const r = measureAll({
   ceilCreate: ceilingCreateWait,
   pingpong: modelPingPong,               // n yields per LWP = n round trips
   ceilPingpong: ceilingPingPong,
+  sw1: (n) => modelSwitches(n, 1),        // n switches, 4 LWPs per CPU
+  sw2: (n) => modelSwitches(n, 2),
+  sw8: (n) => modelSwitches(n, 8),
+  sw64: (n) => modelSwitches(n, 64),
+  rq1: (n) => modelSwitchCost(n, 1),      // n round trips, 1..10,000 runnable LWPs queued
+  rq100: (n) => modelSwitchCost(n, 100),
+  rq10k: (n) => modelSwitchCost(n, 10_000),
 });
 
 const rows: [string, keyof typeof r, keyof typeof r][] = [
@@ -230,6 +327,8 @@ const rows: [string, keyof typeof r, keyof typeof r][] = [
   ['  ceiling: bare generators', 'ceilPingpong', 'ceilPingpong'],
 ];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+// Switch rates are quoted against bare yields (2 per ceiling round trip).
+const ceilYield = 2 * r.ceilPingpong.rate, ceilYieldBest = 2 * r.ceilPingpong.best;
 const table = [['measurement', 'ops/s', 'reps n', 'spread', 'of ceiling', 'x slower', 'best/best']];
 for (const [label, key, ceil] of rows) {
   const s = r[key], ratio = s.rate / r[ceil].rate;
@@ -239,6 +338,22 @@ for (const [label, key, ceil] of rows) {
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
 for (const row of table) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+console.log('');
+const swRows: [string, keyof typeof r][] = [['switches/s, 1 cpu, 4 LWPs', 'sw1'], ['switches/s, 2 cpu, 8 LWPs', 'sw2'], ['switches/s, 8 cpu, 32 LWPs', 'sw8'], ['switches/s, 64 cpu, 256 LWPs', 'sw64']];
+const t2 = [['dispatcher', 'switches/s', 'reps n', 'spread', 'of bare yields', 'x slower', 'best/best']];
+for (const [label, key] of swRows) {
+  const st = r[key];
+  t2.push([label, fmt(st.rate), fmt(st.n), `${(st.spread * 100).toFixed(1)}%`, (st.rate / ceilYield).toPrecision(3), (ceilYield / st.rate).toFixed(1), (st.best / ceilYieldBest).toPrecision(3)]);
+}
+const rqRows: [string, keyof typeof r][] = [['switch cost, 1 runnable', 'rq1'], ['switch cost, 100 runnable', 'rq100'], ['switch cost, 10,000 runnable', 'rq10k']];
+for (const [label, key] of rqRows) {
+  const st = r[key], sps = 2 * st.rate;
+  t2.push([label, fmt(sps), fmt(st.n), `${(st.spread * 100).toFixed(1)}%`, (sps / ceilYield).toPrecision(3), (ceilYield / sps).toFixed(1), ((2 * st.best) / ceilYieldBest).toPrecision(3)]);
+}
+const w2 = t2[0]!.map((_, c) => Math.max(...t2.map((row) => row[c]!.length)));
+for (const row of t2) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(w2[c]!) : cell.padStart(w2[c]!))).join('  '));
+const flat = r.rq1.rate / r.rq10k.rate;
+console.log(`switch cost at 10,000 runnable / at 1 runnable: ${flat.toFixed(2)}x (flat = 1)`);
 console.log(`\ncost of the checker: ${(r.create1.rate / r.create1check.rate).toFixed(1)}x (1 cpu), ${(r.create4.rate / r.create4check.rate).toFixed(1)}x (4 cpu)`);
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
@@ -255,4 +370,8 @@ console.log(JSON.stringify({
   // the same ratio from the fastest rep of each: less hurt by other load
   bestRatios: Object.fromEntries(rows.filter(([, k, c]) => k !== c).map(([, k, c]) => [k, round(r[k].best / r[c].best)])),
   checkCost: { ncpu1: round(r.create1.rate / r.create1check.rate, 3), ncpu4: round(r.create4.rate / r.create4check.rate, 3) },
+  // the dispatcher: switches/s over bare yields/s, and the switch cost's growth with the runnable LWPs
+  switchRatios: Object.fromEntries(swRows.map(([, k]) => [k, round(r[k].rate / ceilYield)])),
+  runnableRatios: Object.fromEntries(rqRows.map(([, k]) => [k, round((2 * r[k].rate) / ceilYield)])),
+  switchCostGrowth10k: round(flat, 3),
 }));

@@ -41,3 +41,6 @@ export {
   lwpSpecificKeyCreate, lwpSpecificKeyDelete, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific,
 } from './kern/specific.ts';
 export * as pthread from './lib/pthread.ts';
+// The dispatcher: scheduling policies and the scheduler's system calls.
+export { PRI_NONE, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN, SCHED_RR } from './kern/param.ts';
+export type { SchedParam } from './sys/sys_sched.ts';

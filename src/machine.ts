@@ -14,15 +14,17 @@ import { Kernel, type Lwp, type Proc } from './kern/kernel.ts';
 import { KernelPanic } from './kern/panic.ts';
 import { type KEvent, type Listener, type StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
-import { SimpleRunQueue } from './kern/runq.ts';
+import { LwktRunQueue } from './kern/runq.ts';
 import { kernBoot, spawnFromHost } from './kern/proc.ts';
-import { miUserret } from './kern/synch.ts';
+import { astTrap, miUserret } from './kern/synch.ts';
+import { kpreemptPoint } from './kern/lwkt.ts';
 import {
   LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, LW_PENDSIG, LW_SINTR, LW_SYSTEM,
-  LW_CANCELLED, LW_UNPARKED, LW_WCORE, LW_WEXIT, LW_WSINGLE, LW_WSUSPEND, PSTAT_NAMES, STAT_NAMES, SZOMB,
+  LW_CANCELLED, LW_UNPARKED, LW_WCORE, LW_WEXIT, LW_WSINGLE, LW_WSUSPEND, PSTAT_NAMES, SCHED_FIFO, STAT_NAMES, SZOMB,
 } from './kern/param.ts';
 import { wchanName } from './kern/sleepq.ts';
 import { Checker } from './check/invariants.ts';
+import type { CoreDump } from './kern/exit.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';
@@ -45,6 +47,8 @@ export interface MachineOptions {
   chooser?: Chooser;
   /** Keep every choice made, for replay (see Machine.choices). */
   record?: boolean;
+  /** Preempt kernel code at choice points outside critical sections (off by default, as in 2003 DragonFly). */
+  kpreempt?: boolean;
 }
 
 export interface RunOptions {
@@ -154,21 +158,23 @@ export class Machine {
     this.ncpu = ncpu;
     this.engine = new Engine(this.recorder ?? base, opts.quantum ?? 100);
     const check = opts.check ?? true;
-    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check });
+    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true });
     this.kernel.makeSys = (l) => new Sys(l);
-    kernBoot(this.kernel, ncpu, () => new SimpleRunQueue());
+    kernBoot(this.kernel, ncpu, () => new LwktRunQueue());
     const k = this.kernel;
     this.engine.hooks = {
       // sched_tick: at the end of a slice, yield if something else of at
-      // least our priority waits here, or if kernel work is pending.
+      // least our level waits here (SCHED_FIFO: only a higher level).
       onQuantum: (cpu) => {
         const ci = k.cpus[cpu.index]!;
         const l = ci.curlwp;
-        if (ci.runq.maxPriority() < l.priority) return null;
+        const top = ci.runq.maxLevel();
+        if (top < ci.curlevel || (top === ci.curlevel && l.class === SCHED_FIFO)) return null;
         ci.wantResched = true;
         return miUserret(l);
       },
-      onAst: (cpu) => miUserret(k.cpus[cpu.index]!.curlwp),
+      onAst: (cpu) => astTrap(k.cpus[cpu.index]!),
+      onKpreempt: k.kpreempt ? (cpu) => kpreemptPoint(k.cpus[cpu.index]!) : null,
     };
     if (check) {
       this.checker = new Checker(k);
@@ -271,6 +277,11 @@ export class Machine {
   proc(pid: number): ProcInfo | undefined {
     const p = this.kernel.procs.get(pid);
     return p === undefined ? undefined : procInfo(p);
+  }
+
+  /** The core dumps written so far: each process's every LWP when it died of a core-dumping signal. */
+  get cores(): readonly CoreDump[] {
+    return this.kernel.cores;
   }
 
   /** Every process ever created except proc0, by pid. */

@@ -10,12 +10,23 @@
  *
  * The Machine's checker runs after every step, so any broken invariant is a
  * panic.  On top of that each run is checked from outside: the outcome, the
- * errno codes user code saw, that an idle machine has only zombies left,
- * that faults come only from the programs' own throws, and that waitpid
- * agrees with the process table.
+ * errno each call returned where it is determined (bad lids, self-waits,
+ * invalid flags...), that _lwp_wait never collects an LWP twice or a
+ * detached one, that an idle machine has only zombies left, that faults
+ * come only from the programs' own throws, that a process stuck in exit is
+ * never part of a deadlock, and that waitpid agrees with the process table.
  *
- * Reproduce a failure with FC_SEED=<seed> (and FC_PATH=<path> to jump to
- * the shrunk counterexample), as printed in the failure report.
+ * Properties:
+ *  - any program: no panic, outcome idle/deadlock/limit, the checks above;
+ *  - programs with no suspension and no cycle of specific waits (which
+ *    cannot deadlock on NetBSD either): they always go idle;
+ *  - isolation: a process that throws (SIGSEGV) never changes the exit
+ *    status of an unrelated process;
+ *  - determinism: same program, same seed, same event stream.
+ *
+ * Every property logs its fast-check seed and numRuns.  FC_SEED=<seed>
+ * (and FC_PATH=<path>, both printed in a failure report) replays a
+ * failure; FC_RUNS=<factor> scales numRuns for a longer soak.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

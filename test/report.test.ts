@@ -124,10 +124,11 @@ test('top -H: utilisation and switches per CPU, busiest LWPs including freed one
   assert.equal(t.lwps[0]!.stat, 'freed');
   assert.ok(t.lwps[0]!.rtime >= 250);
   for (let i = 1; i < t.lwps.length; i++) assert.ok(t.lwps[i - 1]!.rtime >= t.lwps[i]!.rtime);
-  assert.deepEqual(t.preempt, { hit: null, miss: null, weird: null });
+  // The dispatcher registers lwkt.preempt_*; nothing here preempts (lwkt_preempt).
+  assert.deepEqual(t.preempt, { hit: 0, miss: 0, weird: 0 });
   const text = formatTop(t);
   assert.match(text, /^top -H: 2 CPUs, \d+ ticks; 1 process, 1 LWP not yet freed$/m);
-  assert.match(text, /preemptions \(lwkt\.preempt_\*\): hit -, miss -, weird -/);
+  assert.match(text, /preemptions \(lwkt\.preempt_\*\): hit 0, miss 0, weird 0/);
   assert.match(text, /^ +1 +7 worker6 +freed +\d +63 +25\d /m);
   // Without an observer only the LWPs still there are listed.
   assert.deepEqual(topReport(m).lwps.map((l) => `${l.pid}.${l.lid}`), ['1.1']);
@@ -136,7 +137,8 @@ test('top -H: utilisation and switches per CPU, busiest LWPs including freed one
 test('top reads the dispatcher preemption counters through sysctl when the machine has them', () => {
   const m = new Machine({ ncpu: 1 });
   const counts: Record<string, number> = { hit: 3, miss: 1, weird: 0 };
-  for (const n of ['hit', 'miss', 'weird']) m.kernel.sysctl.add({ name: `lwkt.preempt_${n}`, description: n, get: () => counts[n]! });
+  // The dispatcher registers these nodes read-write (the seed's CTLFLAG_RW).
+  for (const n of ['hit', 'miss', 'weird']) m.sysctl(`lwkt.preempt_${n}`, counts[n]!);
   const t = topReport(m);
   assert.deepEqual(t.preempt, { hit: 3, miss: 1, weird: 0 });
   assert.match(formatTop(t), /hit 3, miss 1, weird 0/);

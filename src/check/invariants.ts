@@ -13,13 +13,18 @@
  *    queued LWP is LSRUN there;
  *  - every LSONPROC LWP is its CPU's current LWP;
  *  - reference counts and lock counts are never negative, and only a
- *    running LWP holds kernel locks.
+ *    running LWP holds kernel locks;
+ *  - the dispatcher: each run queue's bitmask matches its non-empty levels
+ *    and an LWP is on at most one queue, its own CPU's; no LWP runs while
+ *    another holds one of its tokens; critical-section counts are never
+ *    negative and are zero off CPU (hence at every switch) and in user
+ *    mode; a migrating LWP ends on its target CPU.
  *
  * An invariant covered by a lock is checked only while that lock is free:
  * the kernel may break it briefly while holding the lock, exactly as the
  * seed's locking rules allow.  A violation throws KernelPanic.
  */
-import type { Kernel, Lwp, Proc } from '../kern/kernel.ts';
+import type { CpuInfo, Kernel, Lwp, Proc } from '../kern/kernel.ts';
 import { KernelPanic } from '../kern/panic.ts';
 import {
   LPR_DETACHED, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
@@ -55,6 +60,9 @@ export class Checker {
     // IDL <-> ONPROC, and system LWPs may go ONPROC -> IDL.
     if ((l.flag & LW_IDLE) !== 0 && ((from === LSIDL && to === LSONPROC) || (from === LSONPROC && to === LSIDL))) return;
     if ((l.flag & LW_SYSTEM) !== 0 && from === LSONPROC && to === LSIDL) return;
+    // LWKT kernel threads: descheduled (IDL) from the run queue, and resumed
+    // from IDL when they had not switched away yet or were preempted.
+    if ((l.flag & LW_SYSTEM) !== 0 && ((from === LSRUN && to === LSIDL) || (from === LSIDL && to === LSONPROC))) return;
     // setrunnable/sleepq_remove on an LWP that has not yet switched away.
     if (to === LSONPROC && (from === LSSTOP || from === LSSUSPENDED) && (l.pflag & LP_RUNNING) !== 0) return;
     throw new KernelPanic(`illegal state transition ${STAT_NAMES[from]} -> ${STAT_NAMES[to]} of ${name(l)} (${why})`);
@@ -67,16 +75,66 @@ export class Checker {
       if (p !== k.proc0 && p.lock.owner === null) this.checkCounters(p);
       for (const l of p.eachLwp()) this.checkLwp(l);
     }
+    const queued = this.queued;
+    queued.clear();
     for (const ci of k.cpus) {
+      this.checkRunning(ci);
       if (ci.spcMutex.owner !== null) continue;
-      const items = ci.runq.items();
-      if (items.length !== ci.runq.count) this.fail(`cpu${ci.index} run queue count ${ci.runq.count} but ${items.length} queued`);
-      for (const l of items) {
+      const bad = ci.runq.verify();
+      if (bad !== null) this.fail(`cpu${ci.index} run queue: ${bad}`);
+      for (const l of ci.runq.items()) {
+        if (queued.has(l)) this.fail(`${name(l)} is on more than one run queue`);
+        queued.add(l);
         if (l.stat !== LSRUN) this.fail(`${name(l)} on cpu${ci.index}'s run queue in state ${STAT_NAMES[l.stat]}`);
         if (l.cpu !== ci) this.fail(`${name(l)} on cpu${ci.index}'s run queue but l.cpu is cpu${l.cpu.index}`);
       }
       if (ci.curlwp.cpu !== ci) this.fail(`cpu${ci.index}'s curlwp ${name(ci.curlwp)} thinks it is on cpu${ci.curlwp.cpu.index}`);
     }
+  }
+
+  private readonly queued = new Set<Lwp>();
+  /** LWPs with a migration pending, and where to. */
+  private readonly migrations = new Map<Lwp, CpuInfo>();
+
+  /**
+   * The dispatcher's rules for what runs on ci: its thread owns every token
+   * it references (so no other CPU holds one of them), and is not inside a
+   * critical section while in user mode.
+   */
+  private checkRunning(ci: CpuInfo): void {
+    const l = ci.curlwp;
+    if (l.toks !== null) {
+      for (const r of l.toks) {
+        const t = r.tok;
+        const ok = r.shared ? (t.owner === null || t.owner === l) && t.sharers.has(l) : t.owner === l;
+        if (!ok) {
+          const other = t.owner ?? [...t.sharers.keys()].find((x) => x !== l) ?? null;
+          this.fail(`${name(l)} runs on cpu${ci.index} without its token ${t.name}${other ? ` (held by ${name(other)} on cpu${other.cpu.index})` : ''}`);
+        }
+      }
+    }
+    if (l.crit !== 0 && l.td.inUser) this.fail(`${name(l)} is in user mode inside a critical section (count ${l.crit})`);
+  }
+
+  /**
+   * Critical sections and migration for each LWP: a count is never negative
+   * and is zero off CPU (so at every switch); an LWP whose migration
+   * completes (targetCpu cleared) ends up queued or running on that target.
+   */
+  private checkDispatch(l: Lwp): void {
+    if (l.crit < 0) this.fail(`${name(l)} critical-section count ${l.crit} is negative`);
+    if (l.crit !== 0 && l.cpu.curlwp !== l) this.fail(`${name(l)} is off CPU inside a critical section (count ${l.crit})`);
+    if (l.targetCpu !== null) {
+      this.migrations.set(l, l.targetCpu);
+      return;
+    }
+    const want = this.migrations.get(l);
+    if (want === undefined) return;
+    if (l.stat === LSRUN || l.stat === LSONPROC) {
+      if (l.mutex.owner !== null) return;
+      this.migrations.delete(l);
+      if (l.cpu !== want) this.fail(`${name(l)} was migrating to cpu${want.index} but ended on cpu${l.cpu.index}`);
+    } else if (l.stat === LSZOMB) this.migrations.delete(l);
   }
 
   private checkCounters(p: Proc): void {
@@ -119,6 +177,7 @@ export class Checker {
   }
 
   private checkLwp(l: Lwp): void {
+    this.checkDispatch(l);
     if (l.refcnt < 0) this.fail(`${name(l)} refcnt ${l.refcnt} is negative`);
     if (l.locks < 0) this.fail(`${name(l)} holds ${l.locks} locks`);
     if (l.locks > 0 && l.cpu.curlwp !== l) this.fail(`${name(l)} holds ${l.locks} lock(s) while off CPU`);
@@ -141,7 +200,7 @@ export class Checker {
   private lockFor(l: Lwp) {
     const ci = l.cpu;
     switch (l.stat) {
-      case LSIDL: return (l.flag & LW_IDLE) !== 0 ? ci.spcLwplock : ci.spcMutex;
+      case LSIDL: return (l.flag & LW_IDLE) !== 0 || (l.pflag & LP_RUNNING) !== 0 ? ci.spcLwplock : ci.spcMutex;
       case LSRUN: return ci.spcMutex;
       case LSONPROC: case LSZOMB: return ci.spcLwplock;
       case LSSLEEP: return l.sleepq === null ? null : l.sleepq.lock;

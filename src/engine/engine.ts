@@ -30,6 +30,12 @@ export interface EngineHooks {
   onQuantum(cpu: Cpu, th: Thread): Gen<unknown> | null;
   /** A thread in user mode has an AST posted: the kernel path to trap into. */
   onAst(cpu: Cpu, th: Thread): Gen<unknown>;
+  /**
+   * Kernel preemption (a machine option): a thread in the kernel reached a
+   * choice point with an AST posted.  The kernel path to run there, or
+   * null to go on (the AST stays posted).  null: the option is off.
+   */
+  onKpreempt?: ((cpu: Cpu, th: Thread) => Gen<unknown> | null) | null;
 }
 
 export enum CpuCond { Ready, Busy, Spin, Halted, Running }
@@ -65,6 +71,10 @@ export class Engine {
   /** Called after every step (the invariant checker hangs here). */
   onStep: (() => void) | null = null;
   hooks: EngineHooks | null = null;
+  /** hooks.onKpreempt: read only when a thread at a choice point has an AST posted. */
+  private get kpreempt(): ((cpu: Cpu, th: Thread) => Gen<unknown> | null) | null {
+    return this.hooks?.onKpreempt ?? null;
+  }
 
   private readonly ready: Cpu[] = [];
   private readonly spinners: Cpu[] = [];
@@ -292,6 +302,14 @@ export class Engine {
       const q = r.value as HwReq;
       switch (q?.op) {
         case OP_CHOICE:
+          if (th.astPending && this.kpreempt !== null) {
+            const h = this.kpreempt(cpu, th);
+            if (h !== null) {
+              th.astPending = false;
+              frames.push(h);
+              continue;
+            }
+          }
           if (!this.othersCanMove()) continue;
           this.makeReady(cpu);
           return;

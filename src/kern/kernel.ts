@@ -89,6 +89,26 @@ export class Lwp {
   rq: RunQueue | null = null;
   rqNext: Lwp | null = null;
   rqPrev: Lwp | null = null;
+  /** The level the LWP was queued at (runq.ts). */
+  rqLevel = 0;
+
+  /* The dispatcher (lwkt.ts, sched.ts). */
+  /** l_class: SCHED_OTHER, SCHED_FIFO or SCHED_RR (l.mutex). */
+  class = 0;
+  /** l_affinity: the CPUs the LWP may run on (indexes, sorted), or null for all (l.mutex). */
+  affinity: readonly number[] | null = null;
+  /** Critical-section nesting (the high bits of the seed's td_pri); only the LWP itself touches it. */
+  crit = 0;
+  /** td_preempted: the LWP this one preempted, resumed the moment this one blocks (spcMutex). */
+  preempted: Lwp | null = null;
+  /** TDF_PREEMPT_LOCK: this LWP is being preempted (spcMutex). */
+  preemptLock = false;
+  /** Serializing tokens this LWP holds, oldest first; owned only while it runs (lwkt.ts). */
+  toks: import('./lwkt.ts').TokRef[] | null = null;
+  /** The token it asked for and could not get yet: it is not switched in until it can. */
+  wantTok: import('./lwkt.ts').TokRef | null = null;
+  /** td_wait: the LWKT wait queue it is blocked on (the queue's token). */
+  lwktWait: import('./lwkt.ts').LwktWait | null = null;
 
   /* Touched only by the LWP itself (or its CPU with the switch locks held). */
   pflag = 0;
@@ -205,6 +225,24 @@ export class CpuInfo {
   nswtch = 0;
   /** The stack of the LWP that last died here, for the next thread to free (thread_stash). */
   zombieTd: Thread | null = null;
+  /** The run queue level of curlwp (-1: idle), what preemption compares against. */
+  curlevel = -1;
+  /** gd_reqpri: the best level of work deferred by a critical section (-1: none). */
+  reqpri = -1;
+  /** IPI messages and interrupts that arrived inside a critical section, run at its outermost exit. */
+  readonly ipiq: import('./lwkt.ts').IpiMsg[] = [];
+  /** A preemption (AST) was aimed here inside a critical section. */
+  astDeferred = false;
+  /** spc_migrating: an LWP that switched away with a target CPU, for the idle LWP to move. */
+  migrating: Lwp | null = null;
+  /** gd_tdfreeq: freed kernel-thread structures kept for reuse (at most CACHE_NTHREADS). */
+  readonly tdfreeq: Lwp[] = [];
+  /** The idle LWP halted with nothing to run or steal (a kick target for stealing). */
+  halted = false;
+  /** lwkt_preempt's target: the next switch here goes to it (spcMutex). */
+  handoff: Lwp | null = null;
+  /** An interrupt thread asked to preempt whatever runs here (taken at the next AST or kernel preemption point). */
+  preemptReq: Lwp | null = null;
   hw!: Cpu;
   constructor(readonly k: Kernel, readonly index: number, readonly runq: RunQueue) {
     this.spcMutex = new KMutex(`cpu${index}.spc_mutex`, true);
@@ -218,6 +256,8 @@ export interface KernelOptions {
   syscallCost: number;
   /** Record events for panic reports and run the kernel's own assertions. */
   checking: boolean;
+  /** Preempt kernel code at choice points outside critical sections (off by default). */
+  kpreempt?: boolean;
 }
 
 export class Kernel {
@@ -246,6 +286,12 @@ export class Kernel {
   readonly sysctl = new SysctlTree();
   /** Core dumps written so far (coredump in exit.ts). */
   readonly cores: CoreDump[] = [];
+  /** The seed's counters (lwkt.switch_count & co) and the untimely_switch tunable. */
+  readonly lwkt = { switchCount: 0, preemptHit: 0, preemptMiss: 0, preemptWeird: 0, untimelySwitch: 0 };
+  /** Kernel preemption at choice points (the machine option). */
+  readonly kpreempt: boolean;
+  /** How many CPUs' idle LWPs are halted (ci.halted): zero means nobody to kick for stealing. */
+  nhalted = 0;
 
   /*
    * Hooks for the signal subsystem (kern_sig.c).  Until it is installed no
@@ -280,6 +326,7 @@ export class Kernel {
     this.syscallBurn = burn(opts.syscallCost);
     this.checking = opts.checking;
     this.tracing = opts.checking;
+    this.kpreempt = opts.kpreempt === true;
   }
 
   get now(): number { return this.engine.now; }

@@ -28,7 +28,7 @@ import { type CpuInfo, Lwp, type Proc, type Program } from './kernel.ts';
 import { EDEADLK, EINTR, ESRCH } from './errno.ts';
 import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
-  LP_MPSAFE, LP_RUNNING, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
+  LP_BOUND, LP_MPSAFE, LP_RUNNING, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
   LW_LWPCTL, LW_PENDSIG, LW_SINTR, LW_SYSTEM, LW_USERRET, LW_WCORE, LW_WEXIT, LW_WREBOOT, LW_WSINGLE, LW_WSUSPEND,
   LWP_DETACHED, LWPWAIT_EXITCONTROL, PS_WCORE, PS_WEXIT,
 } from './param.ts';
@@ -96,7 +96,14 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   if (p2.st.thread !== null) l2.flag |= LW_WSINGLE | (p2.st.mode === ST_EXIT ? LW_WEXIT : 0);
   if (k.personality.createCountsNrlwps) p2.nrlwps++;
   if (!p2.system) {
-    // Look for a CPU to start on.
+    // Inherit the affinity mask (under l1's lock, against sched_setaffinity)
+    // and the scheduling class, then look for a CPU to start on.
+    if (l1.affinity !== null) {
+      yield* lwpLock(l1);
+      l2.affinity = l1.affinity;
+      lwpUnlock(l1);
+    }
+    l2.class = l1.class;
     yield* lwpLock(l2);
     l2.cpu = schedTakecpu(l2);
     lwpUnlockTo(l2, l2.cpu.spcMutex);
@@ -431,6 +438,64 @@ export function* lwpContinue(l: Lwp): Gen<void> {
     return;
   }
   yield* setrunnable(l);
+}
+
+/**
+ * lwp_migrate: move l to CPU tci.  Called with l locked; returns with it
+ * unlocked.  As 1.172: an LWP still on its CPU counts as LSONPROC; a
+ * migration already under way is just retargeted; RUN and ONPROC set
+ * l.targetCpu (ONPROC also asks its CPU to reschedule) and the move happens
+ * when it next switches away (mi_switch hands it to the idle LWP, which
+ * moves it: sched_idle); IDL, SLEEP, STOP and SUSPENDED move at once, with
+ * the lock handed over (lwp_unlock_to) where the new CPU's lock covers the
+ * state.  An LWP asleep that had a target is placed there on wakeup.
+ */
+export function* lwpMigrate(l: Lwp, tci: CpuInfo): Gen<void> {
+  const k = l.k;
+  kassert(lwpLocked(l), 'lwp_migrate: lwp not locked');
+  kassert((l.pflag & LP_BOUND) === 0, 'lwp_migrate: lwp is bound to its cpu');
+  let lstat = l.stat;
+  if ((l.pflag & LP_RUNNING) !== 0) lstat = LSONPROC;
+  if (l.targetCpu !== null) {
+    l.targetCpu = tci;
+    lwpUnlock(l);
+    return;
+  }
+  if (l.cpu === tci) {
+    lwpUnlock(l);
+    return;
+  }
+  switch (lstat) {
+    case LSRUN:
+      l.targetCpu = tci;
+      break;
+    case LSIDL:
+      l.cpu = tci;
+      lwpUnlockTo(l, tci.spcMutex);
+      return;
+    case LSSLEEP:
+      l.cpu = tci;
+      break;
+    case LSSTOP:
+    case LSSUSPENDED:
+      l.cpu = tci;
+      if (l.wchan === null) {
+        lwpUnlockTo(l, tci.spcLwplock);
+        return;
+      }
+      break;
+    case LSONPROC: {
+      l.targetCpu = tci;
+      const ci = l.cpu;
+      yield* mutexEnter(k, ci.spcMutex);
+      cpuNeedResched(ci, 'migrate');
+      mutexExit(k, ci.spcMutex);
+      break;
+    }
+    default:
+      break;
+  }
+  lwpUnlock(l);
 }
 
 /** lwp_find: a live LWP of p by lid (not LSIDL, not LSZOMB), or null.  p.lock held. */

@@ -110,3 +110,39 @@ export const RLIM_INFINITY = Infinity;
 export const MAXLWP = 2048;
 /* maxuprc (CHILD_MAX): caps the default soft RLIMIT_NTHR. */
 export const MAXUPRC = 160;
+
+/*
+ * The dispatcher (runq.ts, lwkt.ts, sched.ts): DragonFly's 32 run queue
+ * levels and the NetBSD priorities that map onto them (see priLevel in
+ * runq.ts), the real-time band of NetBSD's scheduler system calls, and
+ * the LWKT knobs.
+ */
+/** Real-time user LWPs (SCHED_FIFO, SCHED_RR): PRI_USER_RT + sched_priority. */
+export const PRI_USER_RT = 128;
+/** Interrupt-priority kernel threads: above every NetBSD priority (levels 28..31). */
+export const PRI_INTR = 224;
+/** The highest priority a kernel thread may have. */
+export const PRI_INTR_MAX = 255;
+/** No priority (sched_setparam: leave it). */
+export const PRI_NONE = -1;
+/* Scheduling policies (sys/sched.h). */
+export const SCHED_OTHER = 0;
+export const SCHED_FIFO = 1;
+export const SCHED_RR = 2;
+/* The range of sched_priority for SCHED_FIFO and SCHED_RR. */
+export const SCHED_PRI_MIN = 0;
+export const SCHED_PRI_MAX = 63;
+/* Run queue levels (DragonFly's TDPRI_*, 0..31). */
+export const NQS = 32;
+export const TDPRI_IDLE_THREAD = 0;
+export const TDPRI_USER_NORM = 7;     // where PRI_USER_DEFAULT lands
+export const TDPRI_KERN_DAEMON = 16;  // PRI_KTHREAD
+export const TDPRI_SOFT_NORM = 24;    // PRI_KERNEL_RT
+export const TDPRI_INT_LOW = 28;      // PRI_INTR
+export const TDPRI_INT_HIGH = 31;     // PRI_INTR_MAX
+/** l.pflag: bound to its CPU (LWKT threads): never placed, stolen or migrated elsewhere. */
+export const LP_BOUND = 0x80000000;
+/** Freed kernel-thread structures each CPU keeps for reuse (lwkt_free_thread). */
+export const CACHE_NTHREADS = 6;
+/** Ticks an IPI message takes to reach its CPU. */
+export const IPI_LATENCY = 2;

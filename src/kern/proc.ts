@@ -9,13 +9,14 @@
 import { runDetached, type Gen } from '../engine/coroutine.ts';
 import { CpuInfo, type Kernel, Lwp, Proc, type Program } from './kernel.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
-import { LWP_DETACHED, LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
+import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
 import type { RunQueue } from './runq.ts';
 import { lwpCreate, type LwpStart } from './lwp.ts';
 import { idleLoop, schedEnqueueRunnable } from './synch.ts';
 import { sigInit } from './sig.ts';
 import { resourceInit } from './resource.ts';
 import { specificInit } from './specific.ts';
+import { kthreadCreate as lwktKthreadCreate, lwktInit } from './lwkt.ts';
 
 /** Create proc0 and the CPUs, each running its idle LWP. */
 export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
@@ -41,6 +42,7 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
   k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
   resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc, limit0
   specificInit(k);  // lwp_finispecific at lwp_exit
+  lwktInit(k);      // lwkt.switch_count, lwkt.preempt_*, lwkt.untimely_switch
 }
 
 function linkLwp(p: Proc, l: Lwp): void {
@@ -91,22 +93,12 @@ export function spawnFromHost(k: Kernel, fn: Program, arg: unknown, opts: SpawnO
 }
 
 /**
- * kthread_create: a kernel thread in proc0 running a kernel path.  Made
- * runnable at once.  Called by curlwp (or from the host).
+ * kthread_create: a kernel thread in proc0 running a kernel path, made
+ * runnable at once on the caller's CPU and bound there.  Called by curlwp
+ * (or from the host, with an idle LWP as l1).  It is DragonFly's
+ * kthread_create (lwkt.ts): its structure comes from the CPU's cache of
+ * freed kernel threads when there is one, and goes back there on exit.
  */
-export function* kthreadCreate(l1: Lwp, name: string, body: (l: Lwp) => Gen<unknown>, pri = PRI_KTHREAD): Gen<Lwp> {
-  const k = l1.k;
-  const p0 = k.proc0;
-  const fn: Program = (_sys, l: Lwp) => body(l);
-  const start: LwpStart = { fn, arg: null };
-  const l2 = yield* lwpCreate(l1, p0, LWP_DETACHED, start, name);
-  start.arg = l2;
-  l2.priority = pri;
-  yield* mutexEnter(k, p0.lock);
-  yield* lwpLock(l2);
-  k.setStat(l2, LSRUN, 'kthread');
-  schedEnqueueRunnable(l2);
-  lwpUnlock(l2);
-  mutexExit(k, p0.lock);
-  return l2;
+export function kthreadCreate(l1: Lwp, name: string, body: (l: Lwp) => Gen<unknown>, pri = PRI_KTHREAD): Gen<Lwp> {
+  return lwktKthreadCreate(l1, name, body, pri);
 }

@@ -11,12 +11,12 @@
  */
 import { spin, type Gen } from '../engine/coroutine.ts';
 import { CondVar, type CpuInfo, type Kernel, type KMutex, type Lwp } from './kernel.ts';
-import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
+import { lwpLock, lwpLocked, lwpSetlock, lwpUnlockTo, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
 import { EINTR, EWOULDBLOCK } from './errno.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
 import { kassert } from './panic.ts';
 import { KMutex as Mutex } from './kernel.ts';
-import { miSwitch, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
+import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
 import { stSleepError } from './single.ts';
 
 export const SLEEPTAB_HASH_SIZE = 32;
@@ -151,7 +151,7 @@ function sleepqRemoveLocked(sq: SleepQueue, l: Lwp, ci: CpuInfo | null): void {
     return;
   }
   kassert(ci !== null, 'sleepq_remove: no run queue locked');
-  l.cpu = ci;
+  placeOn(l, ci);
   lwpSetlock(l, ci.spcMutex);
   k.setStat(l, LSRUN, 'wakeup');
   schedEnqueueRunnable(l);

@@ -12,37 +12,51 @@
  * LWP whose state is tied to a CPU; it is cleared only as the CPU is handed
  * over, and lwp_free waits for it.
  */
-import { HALT, switchTo, type Gen } from '../engine/coroutine.ts';
-import type { CpuInfo, Lwp } from './kernel.ts';
+import { HALT, burn, switchTo, type Gen } from '../engine/coroutine.ts';
+import type { CpuInfo, Kernel, Lwp } from './kernel.ts';
+import { critPanic, kpreemptPoint, lwktCanGetAll, lwktGetAll, lwktRelAll } from './lwkt.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { cvBroadcast, lwpUnsleep } from './sleepq.ts';
 import { lwpUserret } from './lwp.ts';
 import { lwpctlExited, lwpctlSwitchIn, lwpctlSwitchOut } from './lwpctl.ts';
 import {
   LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  LW_IDLE, LW_USERRET, LW_WSUSPEND, PRI_IDLE, STAT_NAMES,
+  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, PRI_IDLE, STAT_NAMES,
 } from './param.ts';
 import { kassert } from './panic.ts';
 
+/** sched_migratable: may l run on ci (its affinity mask allows it)? */
+export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
+  const a = l.affinity;
+  return a === null || a.includes(ci.index);
+}
+
 /**
- * sched_takecpu, simplified: stay where we are if that CPU is idle,
- * otherwise the least loaded CPU, preferring the current one on a tie.
- * Load is queued LWPs plus one for a busy CPU.
+ * sched_takecpu (kern_runq.c, without its cache-hotness estimate): the CPU
+ * l should be queued on.  Called with l locked.  A bound LWP stays put; a
+ * pending migration (l.targetCpu) is honoured; otherwise l stays where it
+ * was (its creator's CPU for a new LWP) if that CPU is idle, else goes to
+ * the least loaded CPU its affinity allows, preferring where it was on a
+ * tie, then the lowest index.  Load is queued LWPs plus one for a busy CPU.
  */
 export function schedTakecpu(l: Lwp): CpuInfo {
-  const cpus = l.k.cpus;
   const cur = l.cpu;
+  if ((l.pflag & LP_BOUND) !== 0) return cur;
+  if (l.targetCpu !== null) return l.targetCpu;
+  const cpus = l.k.cpus;
   if (cpus.length === 1) return cur;
-  let best = cur;
-  let bestLoad = load(cur);
+  const curOk = schedMigratable(l, cur);
+  let best: CpuInfo | null = curOk ? cur : null;
+  let bestLoad = curOk ? load(cur) : Infinity;
   if (bestLoad === 0) return cur;
   for (const ci of cpus) {
     const ld = load(ci);
-    if (ld < bestLoad) {
+    if (ld < bestLoad && schedMigratable(l, ci)) {
       best = ci;
       bestLoad = ld;
     }
   }
+  kassert(best !== null, () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} may run nowhere`);
   return best;
 }
 
@@ -50,55 +64,124 @@ function load(ci: CpuInfo): number {
   return ci.runq.count + (ci.curlwp === ci.idlelwp ? 0 : 1);
 }
 
+/** Put l (locked) on ci: the end of any migration that was pending towards it. */
+export function placeOn(l: Lwp, ci: CpuInfo): void {
+  l.cpu = ci;
+  if (l.targetCpu === ci) l.targetCpu = null;
+}
+
 /**
  * sched_enqueue(l, false) + resched_cpu: called with l LSRUN and locked by
- * l.cpu's spcMutex.  Puts it on the run queue and, if it should run before
- * what the CPU runs now, asks that CPU to reschedule.
+ * l.cpu's spcMutex.  Puts it on the run queue and, if its level is above
+ * what the CPU runs now, asks that CPU to reschedule.  Otherwise it waits
+ * here, and a halted CPU that may run it is kicked to come and steal it.
  */
 export function schedEnqueueRunnable(l: Lwp): void {
   const ci = l.cpu;
   kassert(l.stat === LSRUN && lwpLocked(l, ci.spcMutex), 'sched_enqueue: lwp not LSRUN under spc_mutex');
   ci.runq.enqueue(l);
-  if (l.priority > ci.curpriority) cpuNeedResched(ci, 'wakeup');
+  if (l.priority >> 3 > ci.curlevel) cpuNeedResched(ci, 'wakeup');
+  else if (l.k.nhalted !== 0) kickThief(ci, l);
+}
+
+/**
+ * An idle CPU that could take l from ci: kick the first halted one l's
+ * affinity allows (an IPI), so that its idle loop steals work.
+ */
+function kickThief(ci: CpuInfo, l: Lwp): void {
+  if ((l.pflag & LP_BOUND) !== 0 || l.preemptLock) return;
+  const k = l.k;
+  for (const t of k.cpus) {
+    if (!t.halted || t === ci || !schedMigratable(l, t)) continue;
+    // The wake-up is an IPI: it takes IPI_LATENCY ticks to land.
+    ipiEvent(k, t, 'steal');
+    t.halted = false;
+    k.nhalted--;
+    k.engine.timeout(IPI_LATENCY, () => k.engine.kick(t.hw));
+    return;
+  }
+}
+
+function ipiEvent(k: Kernel, ci: CpuInfo, why: string): void {
+  if (!k.tracing) return;
+  const self = k.curcpu();
+  const l = k.curlwp();
+  k.emit({ t: k.now, cpu: self === null ? -1 : self.index, pid: l ? l.proc.pid : -1, lid: l ? l.lid : -1, type: 'ipi', target: ci.index, why });
 }
 
 /**
  * cpu_need_resched: ask `ci` to pick again.  An idle CPU is kicked awake;
  * another busy CPU gets an AST (an IPI) that cuts its user time short.
+ * A CPU whose current LWP is inside a critical section takes it only at
+ * the outermost critExit (the seed's gd_reqpri).
  */
 export function cpuNeedResched(ci: CpuInfo, why: string): void {
   const k = ci.k;
   ci.wantResched = true;
   const self = k.curcpu();
   if (ci === self) return;
-  if (k.tracing) {
-    const l = k.curlwp();
-    k.emit({ t: k.now, cpu: self === null ? -1 : self.index, pid: l ? l.proc.pid : -1, lid: l ? l.lid : -1, type: 'ipi', target: ci.index, why });
-  }
-  if (ci.curlwp === ci.idlelwp) k.engine.kick(ci.hw);
+  ipiEvent(k, ci, why);
+  if (ci.curlwp === ci.idlelwp) {
+    if (ci.halted) {
+      ci.halted = false;
+      k.nhalted--;
+    }
+    k.engine.kick(ci.hw);
+  } else if (ci.curlwp.crit !== 0) ci.astDeferred = true;
   else k.engine.interrupt(ci.hw);
 }
 
+/** Can l be switched in: can it have every token it holds, and the one it waits for? */
+function canRun(l: Lwp): boolean {
+  return (l.toks === null || l.toks.length === 0) && l.wantTok === null ? true : lwktCanGetAll(l);
+}
+
 /**
- * nextlwp: called with ci's spcMutex held.  Takes the best LWP off the run
- * queue (or the idle LWP) and makes it LSONPROC under spcLwplock.
+ * nextlwp (lwkt_switch's pick, sched_nextlwp): called with ci's spcMutex
+ * held by `prev`, the LWP leaving the CPU.  In order: the LWP prev had
+ * preempted (resumed the moment prev blocks, queued or not); a hand-off
+ * asked by lwkt_preempt; the idle LWP while an LWP waits to migrate away;
+ * the first LWP of the best level that can have all its tokens; the idle
+ * LWP.  Makes it LSONPROC under spcLwplock and gives it its tokens.
  */
-function nextlwp(ci: CpuInfo): Lwp {
+function nextlwp(ci: CpuInfo, prev: Lwp): Lwp {
   const k = ci.k;
-  let newl = ci.runq.best();
+  k.lwkt.switchCount++;
+  let newl: Lwp | null = null;
+  let pre: Lwp | null = null;
+  if (ci.handoff !== null) {
+    // prev is being preempted: whatever prev had preempted stays chained to it.
+    newl = ci.handoff;
+    ci.handoff = null;
+    if (newl.stat !== LSRUN || newl.cpu !== ci || !canRun(newl)) newl = null;
+  }
+  if (newl === null && prev.preempted !== null) {
+    pre = prev.preempted;
+    prev.preempted = null;
+    pre.preemptLock = false;
+    if (pre.cpu === ci && canRun(pre) && (pre.stat === LSRUN || pre.stat === LSIDL)) newl = pre;
+  }
+  if (newl === null && ci.migrating === null) {
+    newl = ci.runq.best();
+    if (newl !== null && !canRun(newl)) newl = ci.runq.pick(canRun);
+  }
   if (newl !== null) {
-    ci.runq.dequeue(newl);
+    if (newl.stat === LSRUN) ci.runq.dequeue(newl);
     kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'nextlwp: queued lwp not under this spc_mutex');
     newl.pflag |= LP_RUNNING;
     lwpSetlock(newl, ci.spcLwplock);
-    k.setStat(newl, LSONPROC, 'switch');
+    k.setStat(newl, LSONPROC, newl === pre ? 'resume' : 'switch');
+    if (newl.toks !== null || newl.wantTok !== null) lwktGetAll(newl);
+    ci.curpriority = newl.priority;
+    ci.curlevel = newl.priority >> 3;
   } else {
     newl = ci.idlelwp;
     newl.pflag |= LP_RUNNING;
     k.setStat(newl, LSONPROC, 'idle');
+    ci.curpriority = PRI_IDLE;
+    ci.curlevel = -1;
   }
   ci.wantResched = false;
-  ci.curpriority = newl === ci.idlelwp ? PRI_IDLE : newl.priority;
   return newl;
 }
 
@@ -119,6 +202,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   kassert(lwpLocked(l), () => `mi_switch: ${l.proc.pid}.${l.lid} not locked`);
   kassert((l.pflag & LP_RUNNING) !== 0, 'mi_switch: lwp not running');
   kassert(l.stat !== LSRUN, 'mi_switch: lwp is LSRUN');
+  if (l.crit !== 0) critPanic(l, 'switching out inside a critical section');
   yield* mutexEnter(k, ci.spcMutex);
   const preempting = (l.pflag & LP_PREEMPTING) !== 0;
   if (l.stat === LSONPROC) {
@@ -127,16 +211,30 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
       k.setStat(l, LSRUN, preempting ? 'preempt' : 'yield');
       lwpSetlock(l, ci.spcMutex);
       ci.runq.enqueue(l);
+      // Handle migration: the idle LWP moves it (sched_idle).
+      if (l.targetCpu !== null) {
+        if (l.targetCpu === ci) l.targetCpu = null;
+        else ci.migrating = l;
+      }
     } else {
       k.setStat(l, LSIDL, 'idle');
     }
+  } else if (l.stat === LSIDL && (l.flag & LW_IDLE) === 0) {
+    // A kernel thread that descheduled itself: off the CPU, under spc_mutex.
+    lwpSetlock(l, ci.spcMutex);
   }
-  const newl = nextlwp(ci);
+  if (l.toks !== null) lwktRelAll(l);
+  const newl = nextlwp(ci, l);
   l.pflag &= ~LP_PREEMPTING;
   if (newl === l) {
     mutexExit(k, ci.spcMutex);
     lwpUnlock(l);
     return false;
+  }
+  // Something is left queued behind the new LWP: an idle CPU may steal it.
+  if (k.nhalted !== 0 && ci.runq.count !== 0) {
+    const w = ci.runq.best()!;
+    kickThief(ci, w);
   }
   // Release everything but l's own lock, then l's lock.
   if (l.mutex === ci.spcMutex) mutexExit(k, ci.spcLwplock);
@@ -181,8 +279,10 @@ export function* lwpExitSwitchaway(l: Lwp): Gen<never> {
   kassert(l.stat === LSZOMB || l.stat === LSIDL, 'lwp_exit_switchaway: lwp not dead');
   kassert(ci === k.curcpu() && l === ci.curlwp, 'lwp_exit_switchaway: not curlwp');
   kassert(l.locks === 0, 'lwp_exit_switchaway: locks held');
+  if (l.crit !== 0) critPanic(l, 'exiting inside a critical section');
+  if (l.toks !== null) lwktRelAll(l);
   yield* mutexEnter(k, ci.spcMutex);
-  const newl = nextlwp(ci);
+  const newl = nextlwp(ci, l);
   mutexExit(k, ci.spcMutex);
   ci.nswtch++;
   if (k.tracing) switchEvent(l, newl, true);
@@ -235,7 +335,7 @@ export function* setrunnable(l: Lwp): Gen<void> {
   }
   const ci = schedTakecpu(l);
   yield* mutexEnter(k, ci.spcMutex);
-  l.cpu = ci;
+  placeOn(l, ci);
   lwpUnlockTo(l, ci.spcMutex);
   k.setStat(l, LSRUN, 'setrunnable');
   schedEnqueueRunnable(l);
@@ -268,16 +368,117 @@ export function* miUserret(l: Lwp): Gen<void> {
   kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
 }
 
-/** idle_loop: the idle LWP of each CPU.  Halts until there is work, then switches to it. */
+/**
+ * The AST trap: a preemption an interrupt thread asked for (lwkt_preempt),
+ * then mi_userret.  Called on the way out of user time, curlwp unlocked.
+ */
+export function* astTrap(ci: CpuInfo): Gen<void> {
+  const l = ci.curlwp;
+  const p = kpreemptPoint(ci);
+  if (p !== null && ci.preemptReq !== null) yield* p;
+  yield* miUserret(l);
+}
+
+/**
+ * idle_loop: the idle LWP of each CPU.  Moves an LWP waiting to migrate
+ * away and steals work from a busy CPU (sched_idle), switches to what its
+ * queue holds, and halts when there is nothing it can run.
+ */
 export function* idleLoop(ci: CpuInfo): Gen<never> {
   const l = ci.idlelwp;
+  const k = ci.k;
   for (;;) {
     threadReap(ci);
-    if (ci.runq.count === 0) {
-      yield HALT;
-      continue;
+    if (ci.migrating !== null) yield* schedMigrateAway(ci);
+    if (ci.runq.count === 0 && k.cpus.length > 1) yield* schedSteal(ci);
+    if (ci.runq.count !== 0) {
+      yield* lwpLock(l);
+      if (yield* miSwitch(l)) continue;
+      // Everything queued waits for tokens held elsewhere: wait to be kicked.
     }
-    yield* lwpLock(l);
-    yield* miSwitch(l);
+    if (ci.migrating !== null) continue;
+    ci.halted = true;
+    k.nhalted++;
+    yield HALT;
+    if (ci.halted) {
+      ci.halted = false;
+      k.nhalted--;
+    }
   }
 }
+
+/** Take both CPUs' spc_mutex, lower index first (spc_dlock). */
+function* spcDlock(a: CpuInfo, b: CpuInfo): Gen<void> {
+  const k = a.k;
+  const [x, y] = a.index < b.index ? [a, b] : [b, a];
+  yield* mutexEnter(k, x.spcMutex);
+  yield* mutexEnter(k, y.spcMutex);
+}
+
+function spcDunlock(a: CpuInfo, b: CpuInfo): void {
+  mutexExit(a.k, a.spcMutex);
+  mutexExit(a.k, b.spcMutex);
+}
+
+/**
+ * sched_idle's first half: the LWP in ci.migrating switched away with a
+ * target CPU; move it from this run queue to the target's.  Called by the
+ * idle LWP with nothing locked.
+ */
+function* schedMigrateAway(ci: CpuInfo): Gen<void> {
+  const k = ci.k;
+  const l = ci.migrating!;
+  const tci = l.targetCpu;
+  if (tci === null || tci === ci || l.stat !== LSRUN || l.cpu !== ci) {
+    // Retargeted here, or already moved on: nothing to do.
+    yield* mutexEnter(k, ci.spcMutex);
+    if (ci.migrating === l) ci.migrating = null;
+    if (l.targetCpu === ci) l.targetCpu = null;
+    mutexExit(k, ci.spcMutex);
+    return;
+  }
+  yield* spcDlock(ci, tci);
+  if (ci.migrating === l && l.targetCpu === tci && l.stat === LSRUN && l.cpu === ci) {
+    ci.migrating = null;
+    l.targetCpu = null;
+    ci.runq.dequeue(l);
+    l.cpu = tci;
+    lwpSetlock(l, tci.spcMutex);
+    if (k.tracing) k.setStat(l, LSRUN, 'migrate');
+    schedEnqueueRunnable(l);
+  }
+  spcDunlock(ci, tci);
+}
+
+/**
+ * sched_idle's second half and sched_catchlwp: an idle CPU takes the best
+ * LWP it may run from the busiest CPU's queue (one that is running
+ * something else, so the LWP is really waiting).  Bound LWPs, LWPs being
+ * preempted or on their way elsewhere, and LWPs whose affinity excludes
+ * this CPU are left alone.  Called by the idle LWP with nothing locked.
+ */
+function* schedSteal(ci: CpuInfo): Gen<void> {
+  const k = ci.k;
+  let victim: CpuInfo | null = null;
+  for (const c of k.cpus) {
+    if (c === ci || c.runq.count === 0 || c.curlwp === c.idlelwp) continue;
+    if (victim === null || c.runq.count > victim.runq.count) victim = c;
+  }
+  if (victim === null) return;
+  const ok = (l: Lwp): boolean => (l.pflag & LP_BOUND) === 0 && !l.preemptLock && l.targetCpu === null && schedMigratable(l, ci);
+  if (victim.runq.pick(ok) === null) return;
+  yield* spcDlock(ci, victim);
+  const l = victim.curlwp !== victim.idlelwp ? victim.runq.pick(ok) : null;
+  if (l !== null && victim.migrating !== l) {
+    victim.runq.dequeue(l);
+    l.cpu = ci;
+    lwpSetlock(l, ci.spcMutex);
+    if (k.tracing) k.setStat(l, LSRUN, 'steal');
+    ci.runq.enqueue(l);
+  }
+  spcDunlock(ci, victim);
+  // Pulling a thread over is not free (its cache state stays behind): a tick.
+  if (l !== null) yield STEAL_COST;
+}
+
+const STEAL_COST = burn(1);

@@ -31,6 +31,7 @@ import {
   type ParkOptions,
 } from './sys_lwp2.ts';
 import type { LwpCtl } from '../kern/lwpctl.ts';
+import { sysSchedGetaffinity, sysSchedGetparam, sysSchedSetaffinity, sysSchedSetparam, type SchedParam } from './sys_sched.ts';
 import type { Rlimit } from '../kern/resource.ts';
 
 /** A program: what spawn and lwpCreate run. */
@@ -234,6 +235,32 @@ export class Sys {
   /** setrlimit: set a resource limit of the process (RLIMIT_NTHR is the one with an effect). */
   setrlimit(resource: number, lim: Rlimit): Gen<void> {
     return syscall(this.l, 'setrlimit', [resource, lim], () => sysSetrlimit(this.l, resource, lim));
+  }
+
+  /* The scheduler (sys_sched.ts): policies, priorities, affinity. */
+
+  /**
+   * _sched_setparam: set LWP `lid`'s policy (SCHED_OTHER, SCHED_FIFO,
+   * SCHED_RR) and priority (0..63 for the real-time ones, PRI_NONE = -1 for
+   * SCHED_OTHER); lid 0: every LWP of the process.
+   */
+  schedSetparam(lid: number, policy: number, priority: number): Gen<void> {
+    return syscall(this.l, '_sched_setparam', [lid, policy, priority], () => sysSchedSetparam(this.l, lid, policy, priority));
+  }
+
+  /** _sched_getparam: LWP `lid`'s { policy, priority } (lid 0: this one). */
+  schedGetparam(lid = 0): Gen<SchedParam> {
+    return syscall(this.l, '_sched_getparam', [lid], (rv) => sysSchedGetparam(this.l, lid, rv));
+  }
+
+  /** _sched_setaffinity: LWP `lid` (0: this one) may run only on the CPUs listed. */
+  schedSetaffinity(lid: number, cpus: readonly number[]): Gen<void> {
+    return syscall(this.l, '_sched_setaffinity', [lid, Array.isArray(cpus) ? [...cpus] : cpus], (rv) => sysSchedSetaffinity(this.l, lid, cpus, rv));
+  }
+
+  /** _sched_getaffinity: the CPUs LWP `lid` (0: this one) may run on. */
+  schedGetaffinity(lid = 0): Gen<number[]> {
+    return syscall(this.l, '_sched_getaffinity', [lid], (rv) => sysSchedGetaffinity(this.l, lid, rv));
   }
 
   /** getrlimit: a resource limit of the process, { cur, max }. */
