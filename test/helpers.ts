@@ -11,6 +11,14 @@ export interface Ran<T> {
 }
 
 /** Run main(sys, out) as a process and return the machine, result and out. */
+let current: Machine | null = null;
+
+/** The machine runMain is running now: programs read its clock and ps through it (tests only). */
+export function running(): Machine {
+  if (current === null) throw new Error('running(): no runMain in progress');
+  return current;
+}
+
 export function runMain<T extends object>(
   main: (sys: Sys, out: T) => Generator<any, unknown, any>,
   out: T,
@@ -19,7 +27,9 @@ export function runMain<T extends object>(
 ): Ran<T> {
   const m = new Machine({ ncpu: 2, seed: 1, ...opts });
   const pid = m.spawn(main, { name: 'test', arg: out });
+  current = m;
   const r = m.run({ maxTicks });
+  current = null;
   return { m, r, pid, out };
 }
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LWP_SUSPENDED, Machine, type Sys } from '../src/index.ts';
-import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { assertIdle, errnoOf, runMain, running } from './helpers.ts';
 
 function stat(sys: Sys, lid: number): string {
   // Programs cannot see kernel state; tests peek through the machine they run on.
@@ -69,11 +69,11 @@ test('suspending an LWP asleep interruptibly kicks it out of the sleep, but nano
   const { r, out } = runMain(function* (sys, o: { woke?: number; back?: number }) {
     const lid = yield* sys.lwpCreate(function* (s: Sys) {
       yield* s.sleep(100);
-      o.woke = m().now;
+      o.woke = running().now;
     });
     yield* sys.compute(10);
     yield* sys.lwpSuspend(lid);
-    o.back = m().now;
+    o.back = running().now;
     yield* sys.lwpContinue(lid);
     yield* sys.lwpWait(lid);
   }, {}, { ncpu: 2 });
@@ -96,11 +96,11 @@ test('suspending oneself sleeps in the wait loop until continued and the next p_
     yield* sys.lwpCreate(function* (s: Sys) {
       yield* s.compute(100);
       yield* s.lwpContinue(me); // clears LW_WSUSPEND; no broadcast: lwp_continue has none for a sleeper
-      o.contAt = m().now;
+      o.contAt = running().now;
       yield* s.compute(100);
     }); // ... its exit broadcasts p_lwpcv
     yield* sys.lwpSuspend(me);
-    o.back = m().now;
+    o.back = running().now;
     yield* sys.lwpWait(0);
   }, {}, { ncpu: 2 });
   assertIdle(r);
@@ -124,7 +124,7 @@ test('suspending an unknown or zombie LWP is ESRCH; continuing one is ESRCH', ()
 });
 
 test('lwpContinue of an LWP that is not suspended returns normally and cancels a suspension not yet taken', () => {
-  const { r, out } = runMain(function* (sys, o: { states: string[]; cont?: string; ret?: string }) {
+  const { r, out } = runMain(function* (sys, o: { cont?: string; ret?: string }) {
     const target = yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(100); yield* s.compute(10); });
     yield* sys.lwpCreate(function* (s: Sys) {
       yield* s.compute(50);
@@ -134,7 +134,7 @@ test('lwpContinue of an LWP that is not suspended returns normally and cancels a
     o.ret = yield* errnoOf(sys.lwpSuspend(target));
     yield* sys.lwpWait(target);
     yield* sys.lwpWait(0);
-  }, { states: [] as string[] }, { ncpu: 4 });
+  }, {}, { ncpu: 4 });
   assertIdle(r);
   assert.equal(out.cont, '');
   assert.equal(out.ret, '');
@@ -159,9 +159,9 @@ test('suspending an already suspended LWP waits for the next p_lwpcv broadcast (
   const { r, out } = runMain(function* (sys, o: { second?: number; exitAt?: number }) {
     const t = yield* sys.lwpCreate(spinner, { ticks: 0 });
     yield* sys.lwpSuspend(t);
-    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(300); o.exitAt = m().now; });
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(300); o.exitAt = running().now; });
     yield* sys.lwpSuspend(t); // nothing changes: only the helper's exit (a broadcast) ends the wait
-    o.second = m().now;
+    o.second = running().now;
     yield* sys.lwpContinue(t);
     yield* sys.lwpWait(t);
     yield* sys.lwpWait(0);
@@ -191,12 +191,3 @@ test('the suspend call returns only once the target is really suspended, or ESRC
   assert.ok(sawOk > 0, 'some schedule must suspend the target');
   assert.ok(sawEsrch + sawOk === 60);
 });
-
-/* The running machine, for tests that read the virtual clock from inside a program. */
-let current: Machine | null = null;
-function m(): Machine { return current!; }
-const origRun = Machine.prototype.run;
-Machine.prototype.run = function (this: Machine, ...a: Parameters<Machine['run']>) {
-  current = this;
-  return origRun.apply(this, a);
-};

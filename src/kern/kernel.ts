@@ -370,7 +370,7 @@ export class Kernel {
     l.stat = to;
     if (this.tracing) {
       if (this.onStat !== null) this.onStat(l, from, to, why);
-      if (this.listenersOnly(l)) return;
+      if (this.isIdleLwp(l)) return;
       // One literal, spread last: building events must stay cheap (the bench measures it).
       const e: KEvent & { type: 'state' } = { type: 'state', from: STAT_NAMES[from] as StatName, to: STAT_NAMES[to] as StatName, why, ...this.ev(l) };
       if (to === LSSLEEP && l.wmesg !== null) e.wchan = l.wmesg;
@@ -380,7 +380,7 @@ export class Kernel {
   }
 
   /** Idle LWPs' own state flips are noise in the event stream. */
-  private listenersOnly(l: Lwp): boolean {
+  private isIdleLwp(l: Lwp): boolean {
     return l.proc === this.proc0 && l === l.cpu.idlelwp;
   }
 
