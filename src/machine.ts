@@ -10,9 +10,11 @@
  */
 import { Engine, type EngineStop } from './engine/engine.ts';
 import { RecordingChooser, SeededChooser, type Chooser } from './engine/chooser.ts';
-import { Kernel, type Lwp, type Proc } from './kern/kernel.ts';
+import { Kernel } from './kern/h/kernel.ts';
+import type { Lwp } from './kern/h/lwp.ts';
+import type { CoreDump, Proc } from './kern/h/proc.ts';
 import { KernelPanic } from './kern/panic.ts';
-import { type KEvent, type Listener, type StatName } from './kern/events.ts';
+import type { KEvent, Listener, StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
 import { LwktRunQueue } from './kern/runq.ts';
 import { kernBoot, spawnFromHost } from './kern/proc.ts';
@@ -24,7 +26,6 @@ import {
 } from './kern/param.ts';
 import { wchanName } from './kern/sleepq.ts';
 import { Checker } from './check/invariants.ts';
-import type { CoreDump } from './kern/exit.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';

@@ -8,13 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, PRI_NONE, SCHED_FIFO, SCHED_OTHER, SCHED_RR, type Sys } from '../src/index.ts';
 import { burn, runDetached, type Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LwktRunQueue, priLevel } from '../src/kern/runq.ts';
-import {
-  LwktToken, LwktWait, critEnter, critExit, lwktBlock, lwktCreate, lwktDescheduleSelf, lwktExit, lwktGettoken,
-  lwktIntrCreate, lwktInterrupt, lwktPreempt, lwktPreemptedProc, lwktReltoken, lwktSchedule, lwktSetpri,
-  lwktSignal, lwktSwitch, lwktTokenPoolGet, lwktYield, lwktYieldQuick,
-} from '../src/kern/lwkt.ts';
+import { critEnter, critExit, lwktBlock, lwktCreate, lwktDescheduleSelf, lwktExit, lwktGettoken, lwktIntrCreate, lwktInterrupt, lwktPreempt, lwktPreemptedProc, lwktReltoken, lwktSchedule, lwktSetpri, lwktSignal, lwktSwitch, lwktTokenPoolGet, lwktYield, lwktYieldQuick } from '../src/kern/lwkt.ts';
+import { LwktToken, LwktWait } from '../src/kern/h/lwkt.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpMigrate } from '../src/kern/lwp.ts';
 import { lwpLock } from '../src/kern/mutex.ts';

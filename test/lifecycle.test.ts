@@ -7,7 +7,7 @@ import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpAddref, lwpDelref } from '../src/kern/lwp.ts';
 import { mutexEnter, mutexExit } from '../src/kern/mutex.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 
 function* nothing() {}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, RLIMIT_NTHR, RLIM_INFINITY, SyscallError, type Sys } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LPR_CRMOD, LSZOMB } from '../src/kern/param.ts';
 import { lwpcntOf, resourceState } from '../src/kern/resource.ts';
 import { assertIdle, errnoOf } from './helpers.ts';

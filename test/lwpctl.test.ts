@@ -5,9 +5,10 @@ import {
   LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, LWPCTL_FEATURE_CURCPU, LWPCTL_FEATURE_PCTR, Machine, type LwpCtl, type Sys,
 } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { PL_PPWAIT } from '../src/kern/param.ts';
-import { LWPCTL_PER_PAGE, LWPCTL_UAREA_PAGES, lwpctlGeometry, setLwpctlGeometry } from '../src/kern/lwpctl.ts';
+import { lwpctlGeometry, setLwpctlGeometry } from '../src/kern/lwpctl.ts';
+import { LWPCTL_PER_PAGE, LWPCTL_UAREA_PAGES } from '../src/kern/h/lwpctl.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 
 const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;

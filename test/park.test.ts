@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, type Sys } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_UNPARKED } from '../src/kern/param.ts';
 import { ERESTART } from '../src/kern/errno.ts';
 import { lwpLock, lwpUnlock } from '../src/kern/mutex.ts';

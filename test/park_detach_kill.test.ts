@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LWP_DETACHED, Machine, type Sys } from '../src/index.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { mutexOwned } from '../src/kern/mutex.ts';
 import { LSZOMB } from '../src/kern/param.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';

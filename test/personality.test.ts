@@ -7,7 +7,7 @@ import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpLock, mutexEnter, mutexExit } from '../src/kern/mutex.ts';
 import { lwpSuspend } from '../src/kern/lwp.ts';
 import { LW_WEXIT } from '../src/kern/param.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 
 function suspendWhileExiting(personality: string): number {
   const m = new Machine({ ncpu: 2, personality });

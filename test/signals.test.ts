@@ -8,9 +8,9 @@ import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpAddref, lwpDelref } from '../src/kern/lwp.ts';
 import { mutexEnter, mutexExit } from '../src/kern/mutex.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
-import { sigbit } from '../src/kern/sig.ts';
+import { sigbit } from '../src/kern/h/signal.ts';
 import { LW_PENDSIG, LW_WEXIT } from '../src/kern/param.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 
 /** A kernel thread's uninterruptible timed sleep. */
 function* ksleep(l: Lwp, ticks: number): Gen<void> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   Machine, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific, lwpSpecificKeyCreate, lwpSpecificKeyDelete, type Sys,
 } from '../src/index.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { KernelPanic } from '../src/kern/panic.ts';
 import { lwpSetspecificByLwp } from '../src/kern/specific.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';

@@ -24,7 +24,10 @@
  * the kernel may break it briefly while holding the lock, exactly as the
  * seed's locking rules allow.  A violation throws KernelPanic.
  */
-import type { CpuInfo, Kernel, Lwp, Proc } from '../kern/kernel.ts';
+import type { CpuInfo } from '../kern/h/cpu.ts';
+import type { Kernel } from '../kern/h/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import { KernelPanic } from '../kern/panic.ts';
 import {
   LPR_DETACHED, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,

@@ -19,7 +19,8 @@
  * (BOUNDARY mode, upgraded to EXIT once the exec succeeds).
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Proc } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { ECHILD, ERESTART } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
@@ -29,8 +30,10 @@ import { kassert } from './panic.ts';
 import { cvBroadcast, cvWaitSig, wchanName } from './sleepq.ts';
 import { lwpDrainrefs, lwpExit, lwpFree } from './lwp.ts';
 import { lwpExitSwitchaway } from './synch.ts';
-import { ST_EXIT, ST_BOUNDARY, ST_NO_EXIT, threadSingle, threadSingleEnd, threadSuspendCheck } from './single.ts';
-import { kpsignal, SIGCHLD } from './sig.ts';
+import { threadSingle, threadSingleEnd, threadSuspendCheck } from './single.ts';
+import { ST_EXIT, ST_BOUNDARY, ST_NO_EXIT } from './h/single.ts';
+import { kpsignal } from './sig.ts';
+import { SIGCHLD } from './h/signal.ts';
 import { lwpCtlExit } from './lwpctl.ts';
 import { lwpFinispecific } from './specific.ts';
 
@@ -138,14 +141,6 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   return yield* coredump(l, SIGSEGV);
 }
 
-/** What a core file holds here: the process and every LWP's state when it died. */
-export interface CoreDump {
-  pid: number;
-  name: string;
-  signal: number;
-  t: number;
-  lwps: { lid: number; stat: string; name: string; cpu: number; wchan: string; rtime: number; dumper: boolean }[];
-}
 
 /**
  * coredump (sigexit with a core-dumping signal): stop every other LWP at

@@ -34,7 +34,10 @@
  * modes, and a pool of tokens keyed by object, are provided.
  */
 import { choice, type Gen } from '../engine/coroutine.ts';
-import { type CpuInfo, Lwp, type Kernel, type Proc } from './kernel.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import { Lwp } from './h/lwp.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Proc } from './h/proc.ts';
 import { lwpLock, lwpLocked, lwpUnlock, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
 import {
   CACHE_NTHREADS, IPI_LATENCY, LP_BOUND, LP_MPSAFE, LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSZOMB,
@@ -43,6 +46,7 @@ import {
 import { kassert } from './panic.ts';
 import { lwpExitSwitchaway, miSwitch, preempt, schedEnqueueRunnable, threadReap } from './synch.ts';
 import { EINVAL } from './errno.ts';
+import { type IpiMsg, LwktToken, type LwktWait, type TokRef } from './h/lwkt.ts';
 
 /* ------------------------------------------------------------------ */
 /* Critical sections                                                    */
@@ -103,13 +107,6 @@ function* takePreemption(l: Lwp): Gen<void> {
 /* ------------------------------------------------------------------ */
 /* IPI messages                                                         */
 
-/** A request for another CPU: fn runs there, and returns false if it must try again (a lock was busy). */
-export interface IpiMsg {
-  readonly what: string;
-  /** The run queue level it concerns, for gd_reqpri. */
-  readonly level: number;
-  readonly fn: () => boolean;
-}
 
 /**
  * cpu_sendnormsg: send msg to ci.  A choice point (another CPU may move
@@ -427,13 +424,6 @@ export function kpreemptPoint(ci: CpuInfo): Gen<void> | null {
 /* ------------------------------------------------------------------ */
 /* Wait queues                                                          */
 
-/** lwkt_wait: threads blocked on an event, a generation number, and the token covering them. */
-export class LwktWait {
-  readonly token: LwktToken;
-  readonly waitq: Lwp[] = [];
-  gen = 0;
-  constructor(readonly name: string) { this.token = new LwktToken(`${name}.wa_token`); }
-}
 
 function unwait(td: Lwp): void {
   const w = td.lwktWait!;
@@ -481,21 +471,6 @@ export function* lwktSignal(cur: Lwp, w: LwktWait): Gen<void> {
 /* ------------------------------------------------------------------ */
 /* Tokens                                                               */
 
-export class LwktToken {
-  /** The exclusive owner (running), and how many of its references hold the token. */
-  owner: Lwp | null = null;
-  ocount = 0;
-  /** Running threads holding it shared, with their reference counts. */
-  readonly sharers = new Map<Lwp, number>();
-  /** Someone waits for it: its release kicks idle CPUs. */
-  contended = false;
-  constructor(readonly name: string) {}
-}
-
-export interface TokRef {
-  readonly tok: LwktToken;
-  readonly shared: boolean;
-}
 
 function canAcquire(l: Lwp, r: TokRef): boolean {
   const t = r.tok;

@@ -7,7 +7,7 @@
  * lwp_need_userret and lwp_userret.  (The lock helpers lwp_lock & co are
  * in mutex.ts, lwp_unsleep in sleepq.ts, lwp_exit_switchaway in synch.ts.)
  *
- * States and their locks are described in kernel.ts.  Transitions:
+ * States and their locks are described in h/lwp.ts.  Transitions:
  *
  *   RUN -> ONPROC            ONPROC -> RUN, SLEEP, STOP, SUSPENDED, ZOMB,
  *                                      IDL (idle and kernel LWPs only)
@@ -24,7 +24,9 @@
  * the detached; nlwpwait the LWPs inside lwp_wait1.
  */
 import { call, type Gen } from '../engine/coroutine.ts';
-import { type CpuInfo, Lwp, type Proc, type Program } from './kernel.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import { Lwp, type Program } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EDEADLK, EINTR, ESRCH } from './errno.ts';
 import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
@@ -35,7 +37,8 @@ import {
 import { kassert } from './panic.ts';
 import { cvBroadcast, cvWait, cvWaitSig, waitOffCpu } from './sleepq.ts';
 import { cpuNeedResched, lwpExitSwitchaway, miSwitch, miUserret, schedTakecpu, setrunnable, threadReap } from './synch.ts';
-import { ST_EXIT, threadSuspendCheck } from './single.ts';
+import { threadSuspendCheck } from './single.ts';
+import { ST_EXIT } from './h/single.ts';
 import { exit1, userFault } from './exit.ts';
 import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';

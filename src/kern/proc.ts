@@ -7,10 +7,13 @@
  * the seed's "special cases" for kernel threads allow.
  */
 import { runDetached, type Gen } from '../engine/coroutine.ts';
-import { CpuInfo, type Kernel, Lwp, Proc, type Program } from './kernel.ts';
+import { CpuInfo } from './h/cpu.ts';
+import type { Kernel } from './h/kernel.ts';
+import { Lwp, type Program } from './h/lwp.ts';
+import { Proc } from './h/proc.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
-import type { RunQueue } from './runq.ts';
+import type { RunQueue } from './h/runq.ts';
 import { lwpCreate, type LwpStart } from './lwp.ts';
 import { idleLoop, schedEnqueueRunnable } from './synch.ts';
 import { sigInit } from './sig.ts';

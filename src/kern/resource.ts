@@ -49,36 +49,15 @@
  * machines.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Kernel, Lwp, Proc } from './kernel.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EAGAIN, EINVAL, EPERM, EPROCLIM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
 import { LPR_CRMOD, MAXLWP, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
+import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
-/** kauth_cred_t, reduced to what the model needs: the uid (0 is root). */
-export interface Cred {
-  readonly uid: number;
-}
-
-/** struct rlimit: soft (cur) and hard (max) limits; RLIM_INFINITY is Infinity. */
-export interface Rlimit {
-  readonly cur: number;
-  readonly max: number;
-}
-
-/** The tunables and tables of one kernel. */
-export interface ResourceState {
-  /** kern.maxlwp. */
-  maxlwp: number;
-  /** cpu_maxlwp(): the most the machine supports; kern.maxlwp may not exceed it. */
-  cpuMaxlwp: number;
-  /** kern.threads.max_per_proc (FreeBSD); 0 = no cap. */
-  maxThreadsPerProc: number;
-  /** uidinfo's ui_lwpcnt: LWPs charged to each uid. */
-  readonly lwpcnt: Map<number, number>;
-  /** limit0: the limits of processes the machine spawns (set at boot from maxlwp). */
-  limit0: readonly Rlimit[];
-}
 
 const states = new WeakMap<Kernel, ResourceState>();
 /** How many chglwpcnt charges each process carries (all on p.cred's uid). */

@@ -24,7 +24,8 @@
  * Covered by p.lock: p.st and l.stParked.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Proc } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EINTR, ERESTART } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
@@ -34,21 +35,8 @@ import { kassert } from './panic.ts';
 import { cvBroadcast, cvWait } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpExit, lwpNeedUserret } from './lwp.ts';
+import { ST_EXIT, ST_NO_EXIT, type StMode } from './h/single.ts';
 
-export const ST_EXIT = 1;
-export const ST_BOUNDARY = 2;
-export const ST_NO_EXIT = 3;
-export type StMode = typeof ST_EXIT | typeof ST_BOUNDARY | typeof ST_NO_EXIT;
-
-/** A process's single-threading state. */
-export class SingleState {
-  thread: Lwp | null = null;
-  mode: StMode | 0 = 0;
-  /** LWPs parked by single-threading (p_suspcount). */
-  suspcount = 0;
-  /** thread_single has returned: the others are out of user mode. */
-  proceeded = false;
-}
 
 /**
  * Is l out of user mode for good, as far as single-threading in `mode` is

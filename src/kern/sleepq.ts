@@ -10,37 +10,18 @@
  * waiters are woken first come, first served.
  */
 import { spin, type Gen } from '../engine/coroutine.ts';
-import { CondVar, type CpuInfo, type Kernel, type KMutex, type Lwp } from './kernel.ts';
+import { CondVar, type KMutex } from './h/mutex.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlockTo, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
 import { EINTR, EWOULDBLOCK } from './errno.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
 import { kassert } from './panic.ts';
-import { KMutex as Mutex } from './kernel.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
 import { stSleepError } from './single.ts';
+import type { SleepQueue } from './h/sleepq.ts';
 
-export const SLEEPTAB_HASH_SIZE = 32;
-
-export class SleepQueue {
-  readonly lock: KMutex;
-  readonly waiters = new Map<object, Set<Lwp>>();
-  constructor(i: number) { this.lock = new Mutex(`sleepq${i}`, true); }
-}
-
-export class SleepTab {
-  readonly queues: SleepQueue[] = [];
-  private readonly ids = new WeakMap<object, number>();
-  private nextId = 0;
-  constructor() {
-    for (let i = 0; i < SLEEPTAB_HASH_SIZE; i++) this.queues.push(new SleepQueue(i));
-  }
-  /** The queue a wait channel hashes to.  Ids are handed out in first-use order: deterministic. */
-  queueOf(wchan: object): SleepQueue {
-    let id = this.ids.get(wchan);
-    if (id === undefined) this.ids.set(wchan, (id = this.nextId++));
-    return this.queues[id % SLEEPTAB_HASH_SIZE]!;
-  }
-}
 
 /** A wait channel's name for ps and traces. */
 export function wchanName(w: object | null, wmesg: string | null): string {

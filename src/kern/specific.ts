@@ -25,26 +25,19 @@
  * function here runs without yielding, which in the model is atomic with
  * respect to every other CPU; destructors must not yield either.
  */
-import type { Kernel, Lwp } from './kernel.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
+import type { SpecificDomain, SpecificDtor } from './h/specific.ts';
 
-/** A destructor: called with a value that was still set. */
-export type SpecificDtor = (value: unknown) => void;
 
 function noopDtor(): void {}
 
-/** The specificdata domain of a kernel's LWPs. */
-interface Domain {
-  /** Destructor of each key; null = free slot. */
-  keys: (SpecificDtor | null)[];
-  /** LWPs with a container (sd_list). */
-  readonly containers: Set<Lwp>;
-}
 
-const domains = new WeakMap<Kernel, Domain>();
+const domains = new WeakMap<Kernel, SpecificDomain>();
 
 /** lwpinit_specificdata: the kernel's LWP domain (made on first use). */
-function domainOf(k: Kernel): Domain {
+function domainOf(k: Kernel): SpecificDomain {
   let d = domains.get(k);
   if (d === undefined) domains.set(k, (d = { keys: [], containers: new Set() }));
   return d;
@@ -75,7 +68,7 @@ export function lwpSpecificKeyDelete(k: Kernel, key: number): void {
 }
 
 /** specificdata_destroy_datum: run the destructor on one container's value for key. */
-function destroyDatum(d: Domain, sc: unknown[], key: number): void {
+function destroyDatum(d: SpecificDomain, sc: unknown[], key: number): void {
   if (key >= sc.length) return;
   const dtor = d.keys[key];
   const v = sc[key];

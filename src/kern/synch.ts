@@ -13,7 +13,9 @@
  * over, and lwp_free waits for it.
  */
 import { HALT, burn, switchTo, type Gen } from '../engine/coroutine.ts';
-import type { CpuInfo, Kernel, Lwp } from './kernel.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { critPanic, kpreemptPoint, lwktCanGetAll, lwktGetAll, lwktRelAll } from './lwkt.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { cvBroadcast, lwpUnsleep } from './sleepq.ts';

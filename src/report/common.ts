@@ -12,7 +12,9 @@
  *  - An LWP is named "pid.lid", followed by its name when it has one.
  */
 import type { Machine } from '../machine.ts';
-import { INTR_OWNER, KMutex, type Lwp, type Proc } from '../kern/kernel.ts';
+import { INTR_OWNER, KMutex } from '../kern/h/mutex.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import { LW_IDLE } from '../kern/param.ts';
 
 /** "1.2", or "1.2 (worker1)" with `named`. */

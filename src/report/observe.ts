@@ -19,7 +19,7 @@
  */
 import type { Machine } from '../machine.ts';
 import type { KEvent } from '../kern/events.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { LSSLEEP } from '../kern/param.ts';
 
 /** An LWP that has been freed: what top still shows of it. */

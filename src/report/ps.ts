@@ -22,7 +22,7 @@
  * run (opts.observer); without one a long sleeper shows 'S'.
  */
 import type { Machine } from '../machine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import {
   LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
 } from '../kern/param.ts';

@@ -21,7 +21,10 @@
  *    wait channel).  Something it does not know gets a one-line answer.
  */
 import type { Machine } from '../machine.ts';
-import { CondVar, CpuInfo, INTR_OWNER, KMutex, Lwp, Proc } from '../kern/kernel.ts';
+import { CondVar, INTR_OWNER, KMutex } from '../kern/h/mutex.ts';
+import { CpuInfo } from '../kern/h/cpu.ts';
+import { Lwp } from '../kern/h/lwp.ts';
+import { Proc } from '../kern/h/proc.ts';
 import * as param from '../kern/param.ts';
 import { STAT_NAMES, type LwpStat, PSTAT_NAMES, type ProcStat } from '../kern/param.ts';
 import { wchanName } from '../kern/sleepq.ts';

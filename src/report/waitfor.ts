@@ -37,8 +37,9 @@
  *    whose target waits for the caller, so t1 -> t2 -> t3 -> t1 sleeps.
  */
 import type { Machine } from '../machine.ts';
-import type { KMutex, Lwp, Proc } from '../kern/kernel.ts';
-import { INTR_OWNER } from '../kern/kernel.ts';
+import { type KMutex, INTR_OWNER } from '../kern/h/mutex.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import type { StatName } from '../kern/events.ts';
 import { LPR_DETACHED, LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, PS_WEXIT, STAT_NAMES } from '../kern/param.ts';
 import { wchanName } from '../kern/sleepq.ts';

@@ -8,7 +8,7 @@
  * an integer, a start routine that is not a generator function) is EINVAL.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Program } from '../kern/kernel.ts';
+import type { Lwp, Program } from '../kern/h/lwp.ts';
 import { EDEADLK, EINVAL, ERESTART, ESRCH } from '../kern/errno.ts';
 import { lwpLock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpContinue, lwpCreate, lwpExit, lwpFind, lwpFree, lwpSuspend, lwpWait1 } from '../kern/lwp.ts';

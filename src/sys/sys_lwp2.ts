@@ -15,16 +15,16 @@
  * code (the doc comment of each call says where).
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { EINVAL, ENAMETOOLONG, ENODEV, EBUSY, ESRCH } from '../kern/errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpFind } from '../kern/lwp.ts';
 import { lwpUnsleep } from '../kern/sleepq.ts';
 import { lwpPark, lwpUnpark, lwpUnparkAll } from '../kern/park.ts';
-import { lwpCtlAlloc, type LwpCtl } from '../kern/lwpctl.ts';
-import {
-  dosetrlimit, getrlimit, isRlimValue, procSetuid, credOf, type Rlimit,
-} from '../kern/resource.ts';
+import { lwpCtlAlloc } from '../kern/lwpctl.ts';
+import type { LwpCtl } from '../kern/h/lwpctl.ts';
+import { dosetrlimit, getrlimit, isRlimValue, procSetuid, credOf } from '../kern/resource.ts';
+import type { Rlimit } from '../kern/h/resource.ts';
 import {
   LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED, LWP_UNPARK_MAX, LWPCTL_FEATURE_CURCPU, LWPCTL_FEATURE_PCTR,
   MAXCOMLEN, NSIG, RLIM_NLIMITS,

@@ -18,7 +18,7 @@
  * process for setparam (NetBSD's loop), the caller for the others.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { EINVAL, EPERM, ESRCH } from '../kern/errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpMigrate } from '../kern/lwp.ts';
