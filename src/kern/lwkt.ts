@@ -359,8 +359,6 @@ export function lwktPreemptedProc(l: Lwp): Proc {
 /* ------------------------------------------------------------------ */
 /* Interrupts and kernel preemption                                     */
 
-const intrPending = new WeakMap<Lwp, { n: number }>();
-
 /**
  * An interrupt for interrupt thread td arrives on td's CPU after `delay`
  * ticks (sched_ithd): td is scheduled and asked to preempt what runs
@@ -372,8 +370,7 @@ export function lwktInterrupt(td: Lwp, delay = 0): void {
   const ci = td.cpu;
   kassert((td.pflag & LP_BOUND) !== 0, 'lwkt_interrupt: interrupt thread not bound to a cpu');
   k.engine.timeout(delay, () => {
-    const p = intrPending.get(td);
-    if (p !== undefined) p.n++;
+    if (td.intr !== null) td.intr.pending++;
     if (k.tracing) k.emit({ t: k.now, cpu: -1, pid: td.proc.pid, lid: td.lid, type: 'ipi', target: ci.index, why: 'interrupt' });
     ipiDeliver(ci, { what: 'interrupt', level: td.priority >> 3, fn: () => intrRun(ci, td) });
   });
@@ -393,19 +390,19 @@ function intrRun(ci: CpuInfo, td: Lwp): boolean {
  * interrupt (lwktInterrupt), at priority pri (PRI_INTR..PRI_INTR_MAX).
  */
 export function* lwktIntrCreate(l1: Lwp, ci: CpuInfo, name: string, pri: number, handler: (l: Lwp) => Gen<void>): Gen<Lwp> {
-  const pending = { n: 0 };
   const td = yield* lwktCreate(l1, name, function* (l: Lwp): Gen<void> {
+    const intr = l.intr!;
     for (;;) {
-      while (pending.n > 0) {
-        pending.n--;
+      while (intr.pending > 0) {
+        intr.pending--;
         yield* handler(l);
       }
       yield* lwktDescheduleSelf(l);
-      if (pending.n > 0) yield* lwktScheduleSelf(l); // arrived while we descheduled
+      if (intr.pending > 0) yield* lwktScheduleSelf(l); // arrived while we descheduled
       else yield* lwktSwitch(l);
     }
   }, { pri, cpu: ci, stopped: true });
-  intrPending.set(td, pending);
+  td.intr = { pending: 0 };
   return td;
 }
 
@@ -596,15 +593,11 @@ export function tokOwned(l: Lwp, tok: LwktToken): boolean {
 }
 
 const POOL_SIZE = 16;
-const pools = new WeakMap<Kernel, { toks: LwktToken[]; ids: WeakMap<object, number>; next: number }>();
 
 /** lwkt_token_pool_get: the pool token for obj (objects hash to POOL_SIZE tokens, in first-use order). */
 export function lwktTokenPoolGet(k: Kernel, obj: object): LwktToken {
-  let p = pools.get(k);
-  if (p === undefined) {
-    p = { toks: Array.from({ length: POOL_SIZE }, (_, i) => new LwktToken(`pool${i}`)), ids: new WeakMap(), next: 0 };
-    pools.set(k, p);
-  }
+  let p = k.tokenPool;
+  if (p === null) k.tokenPool = p = { toks: Array.from({ length: POOL_SIZE }, (_, i) => new LwktToken(`pool${i}`)), ids: new WeakMap(), next: 0 };
   let id = p.ids.get(obj);
   if (id === undefined) p.ids.set(obj, (id = p.next++));
   return p.toks[id % POOL_SIZE]!;

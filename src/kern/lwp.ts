@@ -25,7 +25,7 @@
  */
 import { call, type Gen } from '../engine/coroutine.ts';
 import type { CpuInfo } from './h/cpu.ts';
-import { Lwp, type Program } from './h/lwp.ts';
+import { Lwp, type LwpStart } from './h/lwp.ts';
 import type { Proc } from './h/proc.ts';
 import { EDEADLK, EINTR, ESRCH } from './errno.ts';
 import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
@@ -43,14 +43,6 @@ import { exit1, userFault } from './exit.ts';
 import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';
 import { lwpInitspecific } from './specific.ts';
-
-/** The start routine an LWP runs, and its argument. */
-export interface LwpStart {
-  fn: Program;
-  arg: unknown;
-}
-
-const starts = new WeakMap<Lwp, LwpStart>();
 
 /**
  * lwp_create: make a new LWP in p2, with l1 as the template.  Called with
@@ -75,7 +67,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
     k.engine.newThread(`lwp`, lwpEntry(l)));
   l2.pflag = LP_MPSAFE;
   if (p2.system) l2.flag |= LW_SYSTEM;
-  starts.set(l2, start);
+  l2.start = start;
 
   yield* mutexEnter(k, p2.lock);
   // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
@@ -126,8 +118,8 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
   yield* call(miUserret(l));
-  let start = starts.get(l)!;
-  starts.delete(l);
+  let start = l.start!;
+  l.start = null;
   for (;;) {
     let fault: { error: unknown } | null = null;
     try {
@@ -137,9 +129,9 @@ function* lwpEntry(l: Lwp): Gen<never> {
     }
     if (fault !== null) yield* call(userFault(l, fault.error));
     // exec() unwinds the old image's frames down to here and leaves the new one.
-    const next = execImages.get(l);
-    if (next === undefined) break;
-    execImages.delete(l);
+    const next = l.execImage;
+    if (next === null) break;
+    l.execImage = null;
     start = next;
     yield* call(miUserret(l)); // back to user mode, in the new image
   }
@@ -147,11 +139,9 @@ function* lwpEntry(l: Lwp): Gen<never> {
   return l.k.panic('lwp_exit returned');
 }
 
-const execImages = new WeakMap<Lwp, LwpStart>();
-
 /** Make l (curlwp) run `image` from the top once its frames are unwound (exec). */
 export function setExecImage(l: Lwp, image: LwpStart): void {
-  execImages.set(l, image);
+  l.execImage = image;
 }
 
 /** lwp_startup: the first thing a new LWP runs, on its CPU, with nothing locked. */

@@ -44,18 +44,16 @@ import { LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, PL_PPWAIT } from './param.ts';
 import { LWPCTL_PER_PAGE, LWPCTL_SIZE, LWPCTL_UAREA_PAGES, LcPage, LcProc, type LwpCtl, type LwpctlGeometry, PAGE_SIZE } from './h/lwpctl.ts';
 
 
-const geometries = new WeakMap<Kernel, LwpctlGeometry>();
-
 /** The geometry kernel k allocates with. */
 export function lwpctlGeometry(k: Kernel): LwpctlGeometry {
-  return geometries.get(k) ?? { perPage: LWPCTL_PER_PAGE, pages: LWPCTL_UAREA_PAGES };
+  return k.lwpctlGeometry ?? { perPage: LWPCTL_PER_PAGE, pages: LWPCTL_UAREA_PAGES };
 }
 
 /** Shrink (or grow) the lwpctl area of processes that have not allocated one yet.  For tests. */
 export function setLwpctlGeometry(k: Kernel, g: LwpctlGeometry): void {
   if (!Number.isInteger(g.perPage) || g.perPage < 32 || g.perPage % 32 !== 0) throw new RangeError('perPage must be a positive multiple of 32');
   if (!Number.isInteger(g.pages) || g.pages < 1) throw new RangeError('pages must be a positive integer');
-  geometries.set(k, Object.freeze({ ...g }));
+  k.lwpctlGeometry = Object.freeze({ ...g });
 }
 
 

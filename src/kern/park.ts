@@ -33,16 +33,15 @@ import { kassert } from './panic.ts';
 import { lwpUnsleep, sleepqBlock, sleepqEnqueue, sleeptabLookup } from './sleepq.ts';
 import type { SleepQueue } from './h/sleepq.ts';
 import { lwpFind } from './lwp.ts';
-import { ParkChan, type ParkChans } from './h/park.ts';
+import { ParkChan } from './h/park.ts';
 
 
-const chans = new WeakMap<Proc, ParkChans>();
 
 /** lwp_park_wchan: the channel of (p, hint).  undefined and null are the same (no hint). */
 export function lwpParkWchan(p: Proc, hint: unknown): ParkChan {
   const h = hint === undefined ? null : hint;
-  let cs = chans.get(p);
-  if (cs === undefined) chans.set(p, (cs = { objs: new WeakMap(), vals: new Map() }));
+  let cs = p.park;
+  if (cs === null) p.park = cs = { objs: new WeakMap(), vals: new Map() };
   const isObj = (typeof h === 'object' && h !== null) || typeof h === 'function';
   let c = isObj ? cs.objs.get(h as object) : cs.vals.get(h);
   if (c === undefined) {

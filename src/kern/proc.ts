@@ -9,12 +9,12 @@
 import { runDetached, type Gen } from '../engine/coroutine.ts';
 import { CpuInfo } from './h/cpu.ts';
 import type { Kernel } from './h/kernel.ts';
-import { Lwp, type Program } from './h/lwp.ts';
+import { Lwp, type LwpStart, type Program } from './h/lwp.ts';
 import { Proc } from './h/proc.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
 import type { RunQueue } from './h/runq.ts';
-import { lwpCreate, type LwpStart } from './lwp.ts';
+import { lwpCreate } from './lwp.ts';
 import { idleLoop, schedEnqueueRunnable } from './synch.ts';
 import { sigInit } from './sig.ts';
 import { resourceInit } from './resource.ts';

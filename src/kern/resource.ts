@@ -44,9 +44,9 @@
  * made and dropped on p.cred's uid, and setuid moves them to the new uid
  * in the same step that changes p.cred.
  *
- * The per-kernel state (the tunables and the uidinfo table) lives in a
- * WeakMap keyed by the kernel, so that nothing here is shared between
- * machines.
+ * The per-kernel state (the tunables and the uidinfo table) is k.resource,
+ * so that nothing here is shared between machines; a process's charges
+ * are p.lwpCharges.
  */
 import type { Gen } from '../engine/coroutine.ts';
 import type { Kernel } from './h/kernel.ts';
@@ -59,24 +59,20 @@ import { LPR_CRMOD, MAXLWP, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } 
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
 
-const states = new WeakMap<Kernel, ResourceState>();
-/** How many chglwpcnt charges each process carries (all on p.cred's uid). */
-const charges = new WeakMap<Proc, number>();
-
 function charge(p: Proc, diff: number): number {
-  const n = (charges.get(p) ?? 0) + diff;
+  const n = p.lwpCharges + diff;
   kassert(n >= 0, () => `lwp accounting: proc ${p.pid} would carry ${n} charges`);
-  charges.set(p, n);
+  p.lwpCharges = n;
   return chglwpcnt(p.k, p.cred.uid, diff);
 }
 
 /** The resource state of kernel k (made at boot by resourceInit). */
 export function resourceState(k: Kernel): ResourceState {
-  let st = states.get(k);
-  if (st === undefined) {
+  let st = k.resource;
+  if (st === null) {
     st = { maxlwp: MAXLWP, cpuMaxlwp: MAXLWP, maxThreadsPerProc: 0, lwpcnt: new Map(), limit0: [] };
     st.limit0 = makeLimit0(st.maxlwp);
-    states.set(k, st);
+    k.resource = st;
   }
   return st;
 }
@@ -233,7 +229,7 @@ export function* procSetuid(l: Lwp, uid: number): Gen<number> {
   }
   if (p.cred.uid !== uid) {
     // The process's LWP charges go with it to the new uid.
-    const n = charges.get(p) ?? 0;
+    const n = p.lwpCharges;
     chglwpcnt(k, p.cred.uid, -n);
     chglwpcnt(k, uid, n);
     p.cred = Object.freeze({ uid });

@@ -34,12 +34,10 @@ import type { SpecificDomain, SpecificDtor } from './h/specific.ts';
 function noopDtor(): void {}
 
 
-const domains = new WeakMap<Kernel, SpecificDomain>();
-
 /** lwpinit_specificdata: the kernel's LWP domain (made on first use). */
 function domainOf(k: Kernel): SpecificDomain {
-  let d = domains.get(k);
-  if (d === undefined) domains.set(k, (d = { keys: [], containers: new Set() }));
+  let d = k.specific;
+  if (d === null) k.specific = d = { keys: [], containers: new Set() };
   return d;
 }
 

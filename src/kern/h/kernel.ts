@@ -14,7 +14,11 @@ import type { CpuInfo } from './cpu.ts';
 import type { Lwp } from './lwp.ts';
 import { KMutex } from './mutex.ts';
 import type { CoreDump, Proc } from './proc.ts';
+import type { TokenPool } from './lwkt.ts';
+import type { LwpctlGeometry } from './lwpctl.ts';
+import type { ResourceState } from './resource.ts';
 import { SleepTab } from './sleepq.ts';
+import type { SpecificDomain } from './specific.ts';
 
 export interface KernelOptions {
   personality: Personality;
@@ -56,6 +60,14 @@ export class Kernel {
   readonly lwkt = { switchCount: 0, preemptHit: 0, preemptMiss: 0, preemptWeird: 0, untimelySwitch: 0 };
   /** Kernel preemption at choice points (the machine option). */
   readonly kpreempt: boolean;
+  /** The tunables and the uidinfo table (resource.ts); made at boot by resourceInit. */
+  resource: ResourceState | null = null;
+  /** The specificdata domain of LWPs (specific.ts); made at the first key. */
+  specific: SpecificDomain | null = null;
+  /** The lwpctl area's shape, when a test changed it; null = sys/lwp.h's (lwpctl.ts). */
+  lwpctlGeometry: LwpctlGeometry | null = null;
+  /** lwkt_token_pool: made at the first lookup (lwkt.ts). */
+  tokenPool: TokenPool | null = null;
   /** How many CPUs' idle LWPs are halted (ci.halted): zero means nobody to kick for stealing. */
   nhalted = 0;
 

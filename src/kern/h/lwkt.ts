@@ -32,3 +32,10 @@ export class LwktWait {
   gen = 0;
   constructor(readonly name: string) { this.token = new LwktToken(`${name}.wa_token`); }
 }
+
+/** lwkt_token_pool: POOL_SIZE tokens that objects hash to, in first-use order. */
+export interface TokenPool {
+  readonly toks: LwktToken[];
+  readonly ids: WeakMap<object, number>;
+  next: number;
+}

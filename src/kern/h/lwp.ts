@@ -32,6 +32,17 @@ import type { SleepQueue } from './sleepq.ts';
 /** A user program: a generator function run as an LWP's start routine. */
 export type Program<A = any> = (sys: any, arg: A) => Gen<unknown>;
 
+/** The start routine an LWP runs, and its argument. */
+export interface LwpStart {
+  fn: Program;
+  arg: unknown;
+}
+
+/** An interrupt thread's count of interrupts not yet handled (lwktInterrupt). */
+export interface IntrState {
+  pending: number;
+}
+
 export class Lwp {
   /* Covered by l.mutex. */
   stat: LwpStat = LSIDL;
@@ -102,6 +113,12 @@ export class Lwp {
   td: Thread;
   /** The system-call object handed to the program. */
   sys: unknown = null;
+  /** The start routine, until lwp_startup's trip to user mode takes it (lwp.ts). */
+  start: LwpStart | null = null;
+  /** The image exec() left to run once the old one's frames are unwound (lwp.ts). */
+  execImage: LwpStart | null = null;
+  /** Interrupt threads only: interrupts that arrived and are not yet handled (lwkt.ts). */
+  intr: IntrState | null = null;
 
   /* Per-LWP services (park.ts, lwpctl.ts, specific.ts, resource.ts). */
   /** l_private: the thread library's pointer (its TLS base); only the LWP itself sets it. */

@@ -4,6 +4,7 @@ import type { Kernel } from './kernel.ts';
 import type { Lwp } from './lwp.ts';
 import type { LcProc } from './lwpctl.ts';
 import { CondVar, KMutex } from './mutex.ts';
+import type { ParkChans } from './park.ts';
 import type { Cred, Rlimit } from './resource.ts';
 import { ProcSig } from './signal.ts';
 import { SingleState } from './single.ts';
@@ -48,6 +49,10 @@ export class Proc {
   rlimit: readonly Rlimit[] | null;
   /** p_lwpctl: the process's lwpctl area, once an LWP called _lwp_ctl (lwpctl.ts). */
   lwpctl: LcProc | null = null;
+  /** _lwp_park wait channels, by hint; null until the first park or unpark (park.ts). */
+  park: ParkChans | null = null;
+  /** chglwpcnt charges this process carries, all on p.cred's uid (resource.ts). */
+  lwpCharges = 0;
   /** p_lflag.  PL_PPWAIT (a vfork parent waits) is never set: there is no vfork here. */
   lflag = 0;
 
