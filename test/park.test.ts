@@ -4,10 +4,7 @@ import assert from 'node:assert/strict';
 import { Machine, type Sys } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
 import type { Lwp } from '../src/kern/h/lwp.ts';
-import { LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_UNPARKED } from '../src/kern/param.ts';
-import { ERESTART } from '../src/kern/errno.ts';
-import { lwpLock, lwpUnlock } from '../src/kern/mutex.ts';
-import { setrunnable } from '../src/kern/synch.ts';
+import { LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED } from '../src/kern/param.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 
@@ -294,30 +291,7 @@ test('a parked LWP is taken out by exit(), and a suspension makes its park retur
   assert.equal(out.res, '');
 });
 
-test('a signal interrupts a park with EINTR even when its handler asks for restarts (the park is never restarted)', () => {
-  const m = new Machine({ ncpu: 2, seed: 3 });
-  const k = m.kernel;
-  // A stand-in for the signal subsystem: a posted signal interrupts interruptible sleeps, as an SA_RESTART handler would.
-  k.sigispending = (l) => (l.flag & LW_PENDSIG) !== 0;
-  k.sigsleepError = function* () { return ERESTART; };
-  k.postLwpSignal = function* (t: Lwp) {
-    yield* lwpLock(t);
-    t.flag |= LW_PENDSIG;
-    if (t.stat === LSSLEEP && (t.flag & LW_SINTR) !== 0) yield* setrunnable(t);
-    else lwpUnlock(t);
-  };
-  const o: { res?: string } = {};
-  m.spawn(function* (sys: Sys) {
-    const t = yield* sys.lwpCreate(function* (s: Sys) { o.res = yield* errnoOf(s.lwpPark()); });
-    yield* untilParked(sys, t);
-    yield* sys.lwpKill(t, 10);
-    yield* sys.lwpWait(t);
-  });
-  assertIdle(m.run());
-  assert.equal(o.res, 'EINTR');
-});
-
-test('with the signal subsystem: an SA_RESTART handler runs, and the park still returns EINTR (never restarted)', () => {
+test('a signal interrupts a park with EINTR even when its handler asks for restarts: the SA_RESTART handler runs, and the park is never restarted', () => {
   const SIGUSR1 = 30;
   const { r, out } = runMain(function* (sys, o: { res?: string; caught: number }) {
     yield* sys.sigaction(SIGUSR1, function* () { o.caught++; }, { restart: true });

@@ -42,7 +42,8 @@ import { ST_EXIT } from './h/single.ts';
 import { exit1, userFault } from './exit.ts';
 import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';
-import { lwpInitspecific } from './specific.ts';
+import { lwpFinispecific, lwpInitspecific } from './specific.ts';
+import { postsigs } from './sig.ts';
 
 /**
  * lwp_create: make a new LWP in p2, with l1 as the template.  Called with
@@ -172,7 +173,8 @@ export function* lwpExit(l: Lwp): Gen<never> {
   l.exiting = true;
   mutexExit(k, p.lock);
 
-  k.lwpExitHooks(l);
+  lwpFinispecific(l); // while it is still safe to sleep
+  l.cred = null;       // kauth_cred_free: release the cached credentials
 
   // Drop the references others hold, and park a detached LWP for collection.
   yield* mutexEnter(k, p.lock);
@@ -190,7 +192,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   }
 
   // A pending process signal we were asked to take goes to the others.
-  if ((l.flag & LW_PENDSIG) !== 0 && k.procSigPending(p)) {
+  if ((l.flag & LW_PENDSIG) !== 0 && p.sig.pend !== 0n) {
     for (const l2 of p.eachLwp()) {
       yield* lwpLock(l2);
       l2.flag |= LW_PENDSIG;
@@ -610,7 +612,7 @@ export function* lwpUserret(l: Lwp): Gen<void> {
       mutexExit(k, p.lock);
     }
     if ((l.flag & (LW_PENDSIG | LW_WCORE | LW_WEXIT)) === LW_PENDSIG) {
-      yield* k.postsigs(l);
+      yield* postsigs(l);
     }
     if ((l.flag & LW_WSUSPEND) !== 0) {
       yield* mutexEnter(k, p.lock);

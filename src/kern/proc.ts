@@ -16,9 +16,7 @@ import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD,
 import type { RunQueue } from './h/runq.ts';
 import { lwpCreate } from './lwp.ts';
 import { idleLoop, schedEnqueueRunnable } from './synch.ts';
-import { sigInit } from './sig.ts';
 import { resourceInit } from './resource.ts';
-import { specificInit } from './specific.ts';
 import { kthreadCreate as lwktKthreadCreate, lwktInit } from './lwkt.ts';
 
 /** Create proc0 and the CPUs, each running its idle LWP. */
@@ -40,11 +38,9 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
     k.alllwp.add(idle);
   }
   p0.nlwpid = ncpu;
-  sigInit(k);
   k.sysctl.add({ name: 'kern.nswtch', description: 'Context switches on all CPUs', get: () => k.cpus.reduce((n, ci) => n + ci.nswtch, 0) });
   k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
   resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc, limit0
-  specificInit(k);  // lwp_finispecific at lwp_exit
   lwktInit(k);      // lwkt.switch_count, lwkt.preempt_*, lwkt.untimely_switch
 }
 

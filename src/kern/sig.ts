@@ -21,7 +21,6 @@
  * SA_RESTART (sleepq_sigtoerror).
  */
 import { call, type Gen } from '../engine/coroutine.ts';
-import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
 import type { Proc } from './h/proc.ts';
 import { ERESTART, EINTR } from './errno.ts';
@@ -401,13 +400,4 @@ export function* lwpUnstop(l: Lwp): Gen<void> {
     p.nrlwps++;
     lwpUnlock(l);
   }
-}
-
-/** Install the signal subsystem's hooks in the kernel. */
-export function sigInit(k: Kernel): void {
-  k.sigispending = sigispending;
-  k.sigsleepError = sigsleepError;
-  k.postsigs = postsigs;
-  k.procSigPending = (p) => p.sig.pend !== 0n;
-  k.postLwpSignal = (t, sig) => kpsignal(t.proc, sig, t.lid);
 }

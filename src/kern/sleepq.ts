@@ -20,6 +20,7 @@ import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINT
 import { kassert } from './panic.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
 import { stSleepError } from './single.ts';
+import { sigispending, sigsleepError } from './sig.ts';
 import type { SleepQueue } from './h/sleepq.ts';
 
 
@@ -78,7 +79,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
       early = true;
     } else if ((error = stSleepError(l)) !== 0) {
       early = true;
-    } else if ((l.flag & LW_PENDSIG) !== 0 && k.sigispending(l)) {
+    } else if ((l.flag & LW_PENDSIG) !== 0 && sigispending(l)) {
       early = true;
     }
   }
@@ -99,7 +100,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
   if (catchSig && error === 0) {
     if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) error = EINTR;
     else if ((error = stSleepError(l)) !== 0) { /* single-threading: unwind to the boundary */ }
-    else if ((l.flag & LW_PENDSIG) !== 0) error = yield* k.sigsleepError(l);
+    else if ((l.flag & LW_PENDSIG) !== 0) error = yield* sigsleepError(l);
   }
   return error;
 }

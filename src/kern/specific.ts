@@ -9,9 +9,8 @@
  *  - keys are small integers; key_create takes the lowest free one;
  *  - an LWP's values live in a container made on its first set
  *    (l.specdata); an unset value reads as undefined (NULL);
- *  - when the LWP exits, lwp_finispecific (installed in k.lwpExitHooks, so
- *    it runs early in lwp_exit, and called by exit1 for a process's last
- *    LWP) runs the destructor of every key on the LWP's non-null values,
+ *  - when the LWP exits, lwp_finispecific (called early in lwp_exit, and
+ *    by exit1 for a process's last LWP) runs the destructor of every key on the LWP's non-null values,
  *    key by key, in the exiting LWP;
  *  - deleting a key runs its destructor on every LWP's value still set,
  *    then frees the key.  This follows NetBSD 6's code
@@ -78,18 +77,6 @@ function destroyDatum(d: SpecificDomain, sc: unknown[], key: number): void {
     sc[key] = undefined;
     dtor(v);
   }
-}
-
-/**
- * Boot: run lwp_finispecific in every exiting LWP through the kernel's
- * lwp_exit hook, after whatever is installed there already.
- */
-export function specificInit(k: Kernel): void {
-  const prev = k.lwpExitHooks;
-  k.lwpExitHooks = (l) => {
-    prev(l);
-    lwpFinispecific(l);
-  };
 }
 
 /** lwp_initspecific: a new LWP starts with no container. */

@@ -20,6 +20,7 @@ import { EINVAL, ENAMETOOLONG, ENODEV, EBUSY, ESRCH } from '../kern/errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpFind } from '../kern/lwp.ts';
 import { lwpUnsleep } from '../kern/sleepq.ts';
+import { kpsignal } from '../kern/sig.ts';
 import { lwpPark, lwpUnpark, lwpUnparkAll } from '../kern/park.ts';
 import { lwpCtlAlloc } from '../kern/lwpctl.ts';
 import type { LwpCtl } from '../kern/h/lwpctl.ts';
@@ -150,8 +151,7 @@ export function* sysLwpKill(l: Lwp, lid: unknown, sig: unknown): Gen<number> {
   yield* mutexEnter(k, p.lock);
   const t = lwpFind(p, lid);
   if (t !== null && sig !== 0) {
-    const g = k.postLwpSignal(t, sig as number);
-    if (g !== undefined) yield* g;
+    yield* kpsignal(t.proc, sig as number, t.lid);
   }
   mutexExit(k, p.lock);
   mutexExit(k, k.procLock);

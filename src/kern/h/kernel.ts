@@ -4,10 +4,10 @@
  * subsystem.  Nothing here is shared between two machines.
  */
 import type { Engine } from '../../engine/engine.ts';
-import { burn, type BurnReq, type Gen } from '../../engine/coroutine.ts';
+import { burn, type BurnReq } from '../../engine/coroutine.ts';
 import { EventRing, type KEvent, type Listener, type StatName } from '../events.ts';
 import { KernelPanic } from '../panic.ts';
-import { LSRUN, LSSLEEP, LW_PENDSIG, STAT_NAMES, type LwpStat } from '../param.ts';
+import { LSRUN, LSSLEEP, STAT_NAMES, type LwpStat } from '../param.ts';
 import type { Personality } from '../personality.ts';
 import { SysctlTree } from '../sysctl.ts';
 import type { CpuInfo } from './cpu.ts';
@@ -70,33 +70,6 @@ export class Kernel {
   tokenPool: TokenPool | null = null;
   /** How many CPUs' idle LWPs are halted (ci.halted): zero means nobody to kick for stealing. */
   nhalted = 0;
-
-  /*
-   * Hooks for the signal subsystem (kern_sig.c).  Until it is installed no
-   * signal is ever pending, and these are the answers of a kernel without
-   * one.
-   */
-  /** sigispending: does l have a deliverable signal? */
-  sigispending: (l: Lwp) => boolean = () => false;
-  /** The error an interruptible sleep returns for a pending signal (sleepq_sigtoerror). */
-  sigsleepError: (l: Lwp) => Gen<number> = function* () { return 0; };
-  /** issignal/postsig loop of lwp_userret.  Without signals: nothing to post. */
-  postsigs: (l: Lwp) => Gen<void> = function* (l) { l.flag &= ~LW_PENDSIG; };
-  /** Is the process on its way to a job-control stop (PS_STOPPING)? */
-  procStopping: (p: Proc) => boolean = () => false;
-  /** firstsig(&p->p_sigpend): is a process-wide signal pending? */
-  procSigPending: (p: Proc) => boolean = () => false;
-  /** Per-LWP teardown run early in lwp_exit (specificdata, lwpctl, creds). */
-  lwpExitHooks: (l: Lwp) => void = () => {};
-  /**
-   * _lwp_kill's delivery of a real signal to LWP t (kpsignal2 with the
-   * target lid set).  Called with proc_lock and t's p.lock held, t alive
-   * (not LSIDL or LSZOMB), 1 <= sig < NSIG.  Until the signal subsystem
-   * installs it, the signal is accepted and dropped.  A generator so that
-   * the installed version may take locks; a plain function may return
-   * nothing.
-   */
-  postLwpSignal: (t: Lwp, sig: number) => Gen<void> | void = () => {};
 
   constructor(readonly engine: Engine, opts: KernelOptions) {
     this.personality = opts.personality;
