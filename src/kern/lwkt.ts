@@ -38,10 +38,11 @@ import type { CpuInfo } from './h/cpu.ts';
 import { Lwp } from './h/lwp.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Proc } from './h/proc.ts';
-import { lwpLock, lwpLocked, lwpUnlock, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
+import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
+import { priLevel } from './runq.ts';
 import {
   CACHE_NTHREADS, IPI_LATENCY, LP_BOUND, LP_MPSAFE, LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSZOMB,
-  LW_IDLE, LW_SYSTEM, NQS, PRI_INTR_MAX, PRI_KTHREAD,
+  LW_IDLE, LW_SYSTEM, NQS, PRI_IDLE, PRI_INTR_MAX, PRI_KTHREAD,
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { lwpExitSwitchaway, miSwitch, preempt, schedEnqueueRunnable, threadReap } from './synch.ts';
@@ -217,7 +218,7 @@ export function* lwktSchedule(cur: Lwp | null, td: Lwp): Gen<void> {
 }
 
 function scheduleMsg(td: Lwp): IpiMsg {
-  return { what: `schedule ${td.proc.pid}.${td.lid}`, level: td.priority >> 3, fn: () => withLockIntr(td, doSchedule) };
+  return { what: `schedule ${td.proc.pid}.${td.lid}`, level: priLevel(td.priority), fn: () => withLockIntr(td, doSchedule) };
 }
 
 /** lwkt_deschedule_self: curlwp stops being runnable; it runs on until it switches (lwktSwitch). */
@@ -238,14 +239,74 @@ export function* lwktDeschedule(cur: Lwp, td: Lwp): Gen<void> {
     doDeschedule(td);
     lwpUnlock(td);
   } else {
-    yield* ipiSend(cur, td.cpu, { what: `deschedule ${td.proc.pid}.${td.lid}`, level: td.priority >> 3, fn: () => withLockIntr(td, doDeschedule) });
+    yield* ipiSend(cur, td.cpu, { what: `deschedule ${td.proc.pid}.${td.lid}`, level: priLevel(td.priority), fn: () => withLockIntr(td, doDeschedule) });
   }
 }
 
-/** lwkt_switch: curlwp gives up the CPU; back on the queue if still scheduled, off it if not. */
+/**
+ * lwkt_switch: curlwp gives up the CPU; back on the queue if still
+ * scheduled, off it if not.  The switch is mi_switch's (synch.ts); the
+ * choice of what runs next, with lwkt_preempt's hand-off and resume, is
+ * lwktSwitchPick below.
+ */
 export function* lwktSwitch(l: Lwp): Gen<boolean> {
   yield* lwpLock(l);
   return yield* miSwitch(l);
+}
+
+/** Can l be switched in: can it have every token it holds, and the one it waits for? */
+function canRun(l: Lwp): boolean {
+  return (l.toks === null || l.toks.length === 0) && l.wantTok === null ? true : lwktCanGetAll(l);
+}
+
+/**
+ * lwkt_switch's pick (what sched_nextlwp is to mi_switch, which calls it
+ * here): called with ci's spcMutex
+ * held by `prev`, the LWP leaving the CPU.  In order: the LWP prev had
+ * preempted (resumed the moment prev blocks, queued or not); a hand-off
+ * asked by lwkt_preempt; the idle LWP while an LWP waits to migrate away;
+ * the first LWP of the best level that can have all its tokens; the idle
+ * LWP.  Makes it LSONPROC under spcLwplock and gives it its tokens.
+ */
+export function lwktSwitchPick(ci: CpuInfo, prev: Lwp): Lwp {
+  const k = ci.k;
+  k.lwkt.switchCount++;
+  let newl: Lwp | null = null;
+  let pre: Lwp | null = null;
+  if (ci.handoff !== null) {
+    // prev is being preempted: whatever prev had preempted stays chained to it.
+    newl = ci.handoff;
+    ci.handoff = null;
+    if (newl.stat !== LSRUN || newl.cpu !== ci || !canRun(newl)) newl = null;
+  }
+  if (newl === null && prev.preempted !== null) {
+    pre = prev.preempted;
+    prev.preempted = null;
+    pre.preemptLock = false;
+    if (pre.cpu === ci && canRun(pre) && (pre.stat === LSRUN || pre.stat === LSIDL)) newl = pre;
+  }
+  if (newl === null && ci.migrating === null) {
+    newl = ci.runq.best();
+    if (newl !== null && !canRun(newl)) newl = ci.runq.pick(canRun);
+  }
+  if (newl !== null) {
+    if (newl.stat === LSRUN) ci.runq.dequeue(newl);
+    kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'lwkt_switch: queued lwp not under this spc_mutex');
+    newl.pflag |= LP_RUNNING;
+    lwpSetlock(newl, ci.spcLwplock);
+    k.setStat(newl, LSONPROC, newl === pre ? 'resume' : 'switch');
+    if (newl.toks !== null || newl.wantTok !== null) lwktGetAll(newl);
+    ci.curpriority = newl.priority;
+    ci.curlevel = priLevel(newl.priority);
+  } else {
+    newl = ci.idlelwp;
+    newl.pflag |= LP_RUNNING;
+    k.setStat(newl, LSONPROC, 'idle');
+    ci.curpriority = PRI_IDLE;
+    ci.curlevel = -1;
+  }
+  ci.wantResched = false;
+  return newl;
 }
 
 /** lwkt_yield: schedule ourselves and switch: equal-level threads get a turn too. */
@@ -261,7 +322,7 @@ export function* lwktYield(l: Lwp): Gen<void> {
  */
 export function* lwktYieldQuick(l: Lwp): Gen<void> {
   const ci = l.cpu;
-  const lv = l.priority >> 3;
+  const lv = priLevel(l.priority);
   if (l.crit !== 0 || l.locks !== 0) return;
   if (ci.reqpri > lv && ci.ipiq.length !== 0) splz(ci);
   if (l.k.lwkt.untimelySwitch !== 0 || ci.runq.maxLevel() > lv) yield* lwktYield(l);
@@ -300,7 +361,7 @@ export function changePri(l: Lwp, pri: number): void {
   } else l.priority = pri;
   if (l.stat === LSONPROC && l.cpu.curlwp === l) {
     l.cpu.curpriority = pri;
-    l.cpu.curlevel = pri >> 3;
+    l.cpu.curlevel = priLevel(pri);
   }
 }
 
@@ -330,7 +391,7 @@ export function* lwktPreempt(td: Lwp, ntd: Lwp): Gen<void> {
     k.lwkt.preemptHit++;
     return;
   }
-  if (ntd.priority >> 3 <= td.priority >> 3 || (td.flag & LW_IDLE) !== 0 || ntd.cpu !== ci) {
+  if (priLevel(ntd.priority) <= priLevel(td.priority) || (td.flag & LW_IDLE) !== 0 || ntd.cpu !== ci) {
     k.lwkt.preemptMiss++;
     return;
   }
@@ -372,7 +433,7 @@ export function lwktInterrupt(td: Lwp, delay = 0): void {
   k.engine.timeout(delay, () => {
     if (td.intr !== null) td.intr.pending++;
     if (k.tracing) k.emit({ t: k.now, cpu: -1, pid: td.proc.pid, lid: td.lid, type: 'ipi', target: ci.index, why: 'interrupt' });
-    ipiDeliver(ci, { what: 'interrupt', level: td.priority >> 3, fn: () => intrRun(ci, td) });
+    ipiDeliver(ci, { what: 'interrupt', level: priLevel(td.priority), fn: () => intrRun(ci, td) });
   });
 }
 

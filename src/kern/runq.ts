@@ -44,7 +44,7 @@ export class LwktRunQueue implements RunQueue {
 
   /** _lwkt_enqueue: tail of l's level.  The level is remembered for the dequeue. */
   enqueue(l: Lwp): void {
-    const q = l.priority >> 3;
+    const q = priLevel(l.priority);
     const tail = this.tails[q]!;
     l.rq = this;
     l.rqLevel = q;
@@ -103,7 +103,7 @@ export class LwktRunQueue implements RunQueue {
       for (let l = this.heads[q] ?? null; l !== null; prev = l, l = l.rqNext) {
         n++;
         if (l.rq !== this || l.rqPrev !== prev || l.rqLevel !== q) return `lwp ${l.proc.pid}.${l.lid} is mislinked on level ${q}`;
-        if (l.priority >> 3 !== q) return `lwp ${l.proc.pid}.${l.lid} of priority ${l.priority} sits on level ${q}`;
+        if (priLevel(l.priority) !== q) return `lwp ${l.proc.pid}.${l.lid} of priority ${l.priority} sits on level ${q}`;
       }
       if (this.tails[q] !== prev) return `level ${q}'s tail is wrong`;
     }

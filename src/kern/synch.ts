@@ -16,16 +16,17 @@ import { HALT, burn, switchTo, type Gen } from '../engine/coroutine.ts';
 import type { CpuInfo } from './h/cpu.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
-import { critPanic, kpreemptPoint, lwktCanGetAll, lwktGetAll, lwktRelAll } from './lwkt.ts';
+import { critPanic, kpreemptPoint, lwktRelAll, lwktSwitchPick } from './lwkt.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { cvBroadcast, lwpUnsleep } from './sleepq.ts';
 import { lwpUserret } from './lwp.ts';
 import { lwpctlExited, lwpctlSwitchIn, lwpctlSwitchOut } from './lwpctl.ts';
 import {
   LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, PRI_IDLE, STAT_NAMES,
+  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, STAT_NAMES,
 } from './param.ts';
 import { kassert } from './panic.ts';
+import { priLevel } from './runq.ts';
 
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
 export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
@@ -82,7 +83,7 @@ export function schedEnqueueRunnable(l: Lwp): void {
   const ci = l.cpu;
   kassert(l.stat === LSRUN && lwpLocked(l, ci.spcMutex), 'sched_enqueue: lwp not LSRUN under spc_mutex');
   ci.runq.enqueue(l);
-  if (l.priority >> 3 > ci.curlevel) cpuNeedResched(ci, 'wakeup');
+  if (priLevel(l.priority) > ci.curlevel) cpuNeedResched(ci, 'wakeup');
   else if (l.k.nhalted !== 0) kickThief(ci, l);
 }
 
@@ -133,60 +134,6 @@ export function cpuNeedResched(ci: CpuInfo, why: string): void {
   else k.engine.interrupt(ci.hw);
 }
 
-/** Can l be switched in: can it have every token it holds, and the one it waits for? */
-function canRun(l: Lwp): boolean {
-  return (l.toks === null || l.toks.length === 0) && l.wantTok === null ? true : lwktCanGetAll(l);
-}
-
-/**
- * nextlwp (lwkt_switch's pick, sched_nextlwp): called with ci's spcMutex
- * held by `prev`, the LWP leaving the CPU.  In order: the LWP prev had
- * preempted (resumed the moment prev blocks, queued or not); a hand-off
- * asked by lwkt_preempt; the idle LWP while an LWP waits to migrate away;
- * the first LWP of the best level that can have all its tokens; the idle
- * LWP.  Makes it LSONPROC under spcLwplock and gives it its tokens.
- */
-function nextlwp(ci: CpuInfo, prev: Lwp): Lwp {
-  const k = ci.k;
-  k.lwkt.switchCount++;
-  let newl: Lwp | null = null;
-  let pre: Lwp | null = null;
-  if (ci.handoff !== null) {
-    // prev is being preempted: whatever prev had preempted stays chained to it.
-    newl = ci.handoff;
-    ci.handoff = null;
-    if (newl.stat !== LSRUN || newl.cpu !== ci || !canRun(newl)) newl = null;
-  }
-  if (newl === null && prev.preempted !== null) {
-    pre = prev.preempted;
-    prev.preempted = null;
-    pre.preemptLock = false;
-    if (pre.cpu === ci && canRun(pre) && (pre.stat === LSRUN || pre.stat === LSIDL)) newl = pre;
-  }
-  if (newl === null && ci.migrating === null) {
-    newl = ci.runq.best();
-    if (newl !== null && !canRun(newl)) newl = ci.runq.pick(canRun);
-  }
-  if (newl !== null) {
-    if (newl.stat === LSRUN) ci.runq.dequeue(newl);
-    kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'nextlwp: queued lwp not under this spc_mutex');
-    newl.pflag |= LP_RUNNING;
-    lwpSetlock(newl, ci.spcLwplock);
-    k.setStat(newl, LSONPROC, newl === pre ? 'resume' : 'switch');
-    if (newl.toks !== null || newl.wantTok !== null) lwktGetAll(newl);
-    ci.curpriority = newl.priority;
-    ci.curlevel = newl.priority >> 3;
-  } else {
-    newl = ci.idlelwp;
-    newl.pflag |= LP_RUNNING;
-    k.setStat(newl, LSONPROC, 'idle');
-    ci.curpriority = PRI_IDLE;
-    ci.curlevel = -1;
-  }
-  ci.wantResched = false;
-  return newl;
-}
-
 function switchEvent(l: Lwp, newl: Lwp, voluntary: boolean): void {
   const k = l.k;
   k.emit({ type: 'switch', toPid: newl.proc.pid, toLid: newl.lid, voluntary, ...k.ev(l) });
@@ -226,7 +173,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
     lwpSetlock(l, ci.spcMutex);
   }
   if (l.toks !== null) lwktRelAll(l);
-  const newl = nextlwp(ci, l);
+  const newl = lwktSwitchPick(ci, l);
   l.pflag &= ~LP_PREEMPTING;
   if (newl === l) {
     mutexExit(k, ci.spcMutex);
@@ -284,7 +231,7 @@ export function* lwpExitSwitchaway(l: Lwp): Gen<never> {
   if (l.crit !== 0) critPanic(l, 'exiting inside a critical section');
   if (l.toks !== null) lwktRelAll(l);
   yield* mutexEnter(k, ci.spcMutex);
-  const newl = nextlwp(ci, l);
+  const newl = lwktSwitchPick(ci, l);
   mutexExit(k, ci.spcMutex);
   ci.nswtch++;
   if (k.tracing) switchEvent(l, newl, true);
