@@ -21,9 +21,9 @@ import { kernBoot, spawnFromHost } from './kern/proc.ts';
 import { astTrap, miUserret } from './kern/synch.ts';
 import { kpreemptPoint } from './kern/lwkt.ts';
 import {
-  LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, LW_PENDSIG, LW_SINTR, LW_SYSTEM,
-  LW_CANCELLED, LW_UNPARKED, LW_WCORE, LW_WEXIT, LW_WSINGLE, LW_WSUSPEND, PSTAT_NAMES, SCHED_FIFO, STAT_NAMES, SZOMB,
+  LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, PSTAT_NAMES, SCHED_FIFO, STAT_NAMES, SZOMB,
 } from './kern/param.ts';
+import { flagNames, LW_BITS } from './kern/h/flags.ts';
 import { wchanName } from './kern/sleepq.ts';
 import { Checker } from './check/invariants.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
@@ -119,12 +119,6 @@ export interface ProcInfo {
   /** Ticks its LWPs have run (freed ones included). */
   rtime: number;
 }
-
-const FLAG_NAMES: [number, string][] = [
-  [LW_IDLE, 'LW_IDLE'], [LW_SYSTEM, 'LW_SYSTEM'], [LW_SINTR, 'LW_SINTR'], [LW_WSUSPEND, 'LW_WSUSPEND'],
-  [LW_WCORE, 'LW_WCORE'], [LW_WEXIT, 'LW_WEXIT'], [LW_PENDSIG, 'LW_PENDSIG'], [LW_UNPARKED, 'LW_UNPARKED'],
-  [LW_CANCELLED, 'LW_CANCELLED'], [LW_WSINGLE, 'LW_WSINGLE'],
-];
 
 export class Machine {
   readonly engine: Engine;
@@ -291,7 +285,7 @@ export class Machine {
   }
 
   private row(l: Lwp): PsRow {
-    const flags = FLAG_NAMES.filter(([bit]) => (l.flag & bit) !== 0).map(([, n]) => n);
+    const flags = flagNames(l.flag, LW_BITS);
     if ((l.prflag & LPR_DETACHED) !== 0) flags.push('LPR_DETACHED');
     return {
       pid: l.proc.pid,
@@ -327,9 +321,7 @@ export class Machine {
     const p = e instanceof KernelPanic ? e : new KernelPanic(`internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     p.events = this.kernel.recent.last();
     if (this.kernel.tracing) {
-      const cpu = this.engine.cur;
-      const l = this.kernel.curlwp();
-      this.kernel.emit({ t: this.engine.now, cpu: cpu === null ? -1 : cpu.index, pid: l ? l.proc.pid : -1, lid: l ? l.lid : -1, type: 'panic', message: p.message });
+      this.kernel.emit({ ...this.kernel.ev(this.kernel.curlwp()), type: 'panic', message: p.message });
     }
     return p;
   }

@@ -24,7 +24,7 @@ import type { Proc } from './h/proc.ts';
 import { ECHILD, ERESTART } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
-  LPR_DETACHED, LSZOMB, PS_WCORE, PS_WEXIT, SDEAD, SDYING, SIGSEGV, SSTOP, STAT_NAMES, SZOMB,
+  LPR_DETACHED, LSZOMB, PS_WCORE, PS_WEXIT, SDEAD, SDYING, SSTOP, STAT_NAMES, SZOMB,
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { cvBroadcast, cvWaitSig, wchanName } from './sleepq.ts';
@@ -33,7 +33,7 @@ import { lwpExitSwitchaway } from './synch.ts';
 import { threadSingle, threadSingleEnd, threadSuspendCheck } from './single.ts';
 import { ST_EXIT, ST_BOUNDARY, ST_NO_EXIT } from './h/single.ts';
 import { kpsignal } from './sig.ts';
-import { SIGCHLD } from './h/signal.ts';
+import { SIGCHLD, SIGSEGV } from './h/signal.ts';
 import { lwpCtlExit } from './lwpctl.ts';
 import { lwpFinispecific } from './specific.ts';
 

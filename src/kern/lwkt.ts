@@ -13,7 +13,7 @@
  * lwkt_free_thread, lwkt_create, kthread_create and lwkt_exit.
  *
  * How the seed's thread states map onto NetBSD's (kernel threads only;
- * the checker allows these edges for LW_SYSTEM LWPs):
+ * the 'system' edges of src/check/transitions.ts):
  *   scheduled, on the run queue (TDF_RUNQ)   LSRUN under spcMutex
  *   running                                  LSONPROC under spcLwplock
  *   descheduled, off the CPU                 LSIDL under spcMutex
@@ -432,7 +432,7 @@ export function lwktInterrupt(td: Lwp, delay = 0): void {
   kassert((td.pflag & LP_BOUND) !== 0, 'lwkt_interrupt: interrupt thread not bound to a cpu');
   k.engine.timeout(delay, () => {
     if (td.intr !== null) td.intr.pending++;
-    if (k.tracing) k.emit({ t: k.now, cpu: -1, pid: td.proc.pid, lid: td.lid, type: 'ipi', target: ci.index, why: 'interrupt' });
+    if (k.tracing) k.emit({ ...k.ev(td), type: 'ipi', target: ci.index, why: 'interrupt' });
     ipiDeliver(ci, { what: 'interrupt', level: priLevel(td.priority), fn: () => intrRun(ci, td) });
   });
 }
@@ -682,34 +682,18 @@ export interface LwktCreateOptions {
  * stack was freed by thread_reap, so it is empty.
  */
 function lwktAllocThread(k: Kernel, ci: CpuInfo, name: string, pri: number, body: (l: Lwp) => Gen<unknown>): Lwp {
-  const p0 = k.proc0;
   const cached = ci.tdfreeq.pop();
-  if (cached !== undefined) {
-    const l = cached;
-    kassert(l.stat === LSZOMB && l.td.frames.length === 0 && l.td.cpu === -1, 'lwkt_alloc_thread: cached thread not freed');
-    l.stat = LSIDL;
-    l.flag = LW_SYSTEM;
-    l.pflag = LP_MPSAFE | LP_BOUND;
-    l.mutex = ci.spcMutex;
-    l.cpu = ci;
-    l.priority = pri;
-    l.name = name;
-    l.refcnt = 1;
-    l.crit = 0;
-    l.toks = null;
-    l.wantTok = null;
-    l.preempted = null;
-    l.preemptLock = false;
-    l.td.astPending = false;
-    l.td.frames.push(lwktEntry(l, body));
-    l.lid = 0;
-    l.proc = p0;
-    return l;
-  }
-  const l = new Lwp(k, p0, 0, ci, pri, name, (nl) => k.engine.newThread(name, lwktEntry(nl, body)));
-  l.flag = LW_SYSTEM;
-  l.pflag = LP_MPSAFE | LP_BOUND;
-  return l;
+  const fresh = new Lwp(k, k.proc0, 0, ci, pri, name, (nl) =>
+    cached === undefined ? k.engine.newThread(name, lwktEntry(nl, body)) : cached.td);
+  fresh.flag = LW_SYSTEM;
+  fresh.pflag = LP_MPSAFE | LP_BOUND;
+  if (cached === undefined) return fresh;
+  kassert(cached.stat === LSZOMB && cached.td.frames.length === 0 && cached.td.cpu === -1, 'lwkt_alloc_thread: cached thread not freed');
+  // The structure is reused, its contents made anew: one way to initialise an LWP.
+  Object.assign(cached, fresh);
+  cached.td.astPending = false;
+  cached.td.frames.push(lwktEntry(cached, body));
+  return cached;
 }
 
 function* lwktEntry(l: Lwp, body: (l: Lwp) => Gen<unknown>): Gen<never> {
@@ -734,12 +718,7 @@ export function* lwktCreate(l1: Lwp, name: string, body: (l: Lwp) => Gen<unknown
   p0.nlwpid++;
   l.lid = p0.nlwpid;
   (l.td as { name: string }).name = `0.${l.lid}`;
-  l.sibPrev = null;
-  l.sibNext = p0.lwps;
-  if (p0.lwps !== null) p0.lwps.sibPrev = l;
-  p0.lwps = l;
-  p0.lidMap.set(l.lid, l);
-  p0.nlwps++;
+  p0.lwpInsert(l);
   mutexExit(k, p0.lock);
   k.alllwp.add(l);
   if (k.tracing) k.emit({ type: 'create', newPid: 0, newLid: l.lid, flags: 0, name, ...k.ev(k.curlwp() ?? l1) });
@@ -764,12 +743,7 @@ export function* lwktExit(l: Lwp): Gen<never> {
   kassert(l.locks === 0 && l.crit === 0, 'lwkt_exit: locks held or inside a critical section');
   kassert(l.toks === null || l.toks.length === 0, () => `lwkt_exit: lwp ${l.proc.pid}.${l.lid} exits holding tokens`);
   yield* mutexEnter(k, p0.lock);
-  if (l.sibPrev === null) p0.lwps = l.sibNext;
-  else l.sibPrev.sibNext = l.sibNext;
-  if (l.sibNext !== null) l.sibNext.sibPrev = l.sibPrev;
-  l.sibNext = l.sibPrev = null;
-  p0.lidMap.delete(l.lid);
-  p0.nlwps--;
+  p0.lwpRemove(l);
   mutexExit(k, p0.lock);
   yield* lwpLock(l);
   k.setStat(l, LSZOMB, 'exit');

@@ -7,16 +7,18 @@
  * lwp_need_userret and lwp_userret.  (The lock helpers lwp_lock & co are
  * in mutex.ts, lwp_unsleep in sleepq.ts, lwp_exit_switchaway in synch.ts.)
  *
- * States and their locks are described in h/lwp.ts.  Transitions:
+ * States and their locks are described in h/lwp.ts.  Every state change
+ * goes through k.setStat, and the checker holds it to the one transition
+ * table, src/check/transitions.ts, which reads:
  *
- *   RUN -> ONPROC            ONPROC -> RUN, SLEEP, STOP, SUSPENDED, ZOMB,
- *                                      IDL (idle and kernel LWPs only)
- *   STOP -> RUN, SLEEP       SUSPENDED -> RUN
- *   SLEEP -> ONPROC, RUN, STOP
- *   IDL -> RUN, SUSPENDED, STOP, ONPROC (the idle LWP)
- *
- * plus X -> ONPROC for SLEEP/STOP/SUSPENDED when the LWP is woken before
- * it has switched away (it still has LP_RUNNING): setrunnable's first case.
+ *   IDL -> RUN, SUSPENDED, STOP      RUN -> ONPROC
+ *   ONPROC -> RUN, SLEEP, STOP, SUSPENDED, ZOMB
+ *   SLEEP -> ONPROC, RUN, STOP       STOP -> RUN, SLEEP
+ *   SUSPENDED -> RUN
+ *   idle LWPs:      IDL -> ONPROC, ONPROC -> IDL
+ *   kernel threads: ONPROC -> IDL, RUN -> IDL, IDL -> ONPROC
+ *   still LP_RUNNING (woken before it switched away):
+ *                   STOP -> ONPROC, SUSPENDED -> ONPROC
  *
  * Counters (p.lock): nlwps counts every LWP on p's list; nzlwps the
  * zombies plus those past the point of no return in lwp_exit; nrlwps
@@ -82,11 +84,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   if (p2.nlwpid === 0) p2.nlwpid++;
   l2.lid = p2.nlwpid;
   (l2.td as { name: string }).name = `${p2.pid}.${l2.lid}`;
-  l2.sibNext = p2.lwps;
-  if (p2.lwps !== null) p2.lwps.sibPrev = l2;
-  p2.lwps = l2;
-  p2.lidMap.set(l2.lid, l2);
-  p2.nlwps++;
+  p2.lwpInsert(l2);
   // Born while another LWP single-threads the process: it parks (or exits)
   // at its first trip to user mode, like its siblings.
   if (p2.st.thread !== null) l2.flag |= LW_WSINGLE | (p2.st.mode === ST_EXIT ? LW_WEXIT : 0);
@@ -230,8 +228,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
     p.rtime += l.rtime;
     p.nvcsw += l.ncsw - l.nivcsw;
     p.nivcsw += l.nivcsw;
-    unlinkLwp(p, l);
-    p.nlwps--;
+    p.lwpRemove(l);
     p.nzlwps--;
     if ((l.prflag & LPR_DETACHED) !== 0) p.ndlwps--;
     // Have LWPs sleeping in lwp_wait1 re-check for deadlock.
@@ -248,14 +245,6 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
     k.emit({ type: 'free', freedPid: p.pid, freedLid: l.lid, ...k.ev(cur ?? l) });
   }
   void recycle;
-}
-
-function unlinkLwp(p: Proc, l: Lwp): void {
-  if (l.sibPrev === null) p.lwps = l.sibNext;
-  else l.sibPrev.sibNext = l.sibNext;
-  if (l.sibNext !== null) l.sibNext.sibPrev = l.sibPrev;
-  l.sibNext = l.sibPrev = null;
-  if (p.lidMap.get(l.lid) === l) p.lidMap.delete(l.lid);
 }
 
 /** What lwp_wait1 reports: an errno, and on success the lid collected. */

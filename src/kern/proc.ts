@@ -30,11 +30,11 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
     const idle = new Lwp(k, p0, i + 1, ci, PRI_IDLE, `idle/${i}`, (l) => k.engine.newThread(`idle/${i}`, idleLoop(ci)));
     idle.flag = LW_IDLE | LW_SYSTEM;
     idle.pflag = LP_RUNNING;
-    idle.stat = LSONPROC;
     idle.mutex = ci.spcLwplock;
     ci.idlelwp = ci.curlwp = idle;
+    k.setStat(idle, LSONPROC, 'boot');
     ci.hw = k.engine.addCpu(idle.td);
-    linkLwp(p0, idle);
+    p0.lwpInsert(idle);
     k.alllwp.add(idle);
   }
   p0.nlwpid = ncpu;
@@ -42,14 +42,6 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
   k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
   resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc, limit0
   lwktInit(k);      // lwkt.switch_count, lwkt.preempt_*, lwkt.untimely_switch
-}
-
-function linkLwp(p: Proc, l: Lwp): void {
-  l.sibNext = p.lwps;
-  if (p.lwps !== null) p.lwps.sibPrev = l;
-  p.lwps = l;
-  p.lidMap.set(l.lid, l);
-  p.nlwps++;
 }
 
 export interface SpawnOptions {

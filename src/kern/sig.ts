@@ -95,8 +95,7 @@ export function* kpsignal(p: Proc, sig: number, lid = 0): Gen<void> {
   if (p.stat === SZOMB || p === k.proc0) return;
   const prop = PROP[sig]!;
   if (k.tracing) {
-    const cur = k.curlwp();
-    k.emit({ type: 'signal', what: 'post', sig, targetPid: p.pid, targetLid: lid, t: k.now, cpu: k.engine.cur?.index ?? -1, pid: cur?.proc.pid ?? -1, lid: cur?.lid ?? -1 });
+    k.emit({ type: 'signal', what: 'post', sig, targetPid: p.pid, targetLid: lid, ...k.ev(k.curlwp()) });
   }
 
   // A continue signal cancels pending stops, and continues a stopped
@@ -316,8 +315,7 @@ function* procStopDone(p: Proc): Gen<void> {
   p.stat = SSTOP;
   p.sig.waited = false;
   if (k.tracing) {
-    const cur = k.curlwp();
-    k.emit({ type: 'proc', what: 'stop', detail: `signal ${p.sig.xsig}`, t: k.now, cpu: k.engine.cur?.index ?? -1, pid: p.pid, lid: cur?.lid ?? -1 });
+    k.emit({ type: 'proc', what: 'stop', detail: `signal ${p.sig.xsig}`, ...k.evAt(p.pid, k.curlwp()?.lid ?? -1) });
   }
   yield* notifyParent(p);
 }
@@ -364,8 +362,7 @@ export function* procUnstop(p: Proc, sig: number): Gen<void> {
   const k = p.k;
   kassert(mutexOwned(k, p.lock), 'proc_unstop: p.lock not held');
   if (k.tracing) {
-    const cur = k.curlwp();
-    k.emit({ type: 'proc', what: 'continue', detail: `pid ${p.pid}`, t: k.now, cpu: k.engine.cur?.index ?? -1, pid: p.pid, lid: cur?.lid ?? -1 });
+    k.emit({ type: 'proc', what: 'continue', detail: `pid ${p.pid}`, ...k.evAt(p.pid, k.curlwp()?.lid ?? -1) });
   }
   p.stat = SACTIVE;
   p.sig.stopping = false;

@@ -107,9 +107,7 @@ function kickThief(ci: CpuInfo, l: Lwp): void {
 
 function ipiEvent(k: Kernel, ci: CpuInfo, why: string): void {
   if (!k.tracing) return;
-  const self = k.curcpu();
-  const l = k.curlwp();
-  k.emit({ t: k.now, cpu: self === null ? -1 : self.index, pid: l ? l.proc.pid : -1, lid: l ? l.lid : -1, type: 'ipi', target: ci.index, why });
+  k.emit({ ...k.ev(k.curlwp()), type: 'ipi', target: ci.index, why });
 }
 
 /**

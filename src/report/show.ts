@@ -25,27 +25,15 @@ import { CondVar, INTR_OWNER, KMutex } from '../kern/h/mutex.ts';
 import { CpuInfo } from '../kern/h/cpu.ts';
 import { Lwp } from '../kern/h/lwp.ts';
 import { Proc } from '../kern/h/proc.ts';
-import * as param from '../kern/param.ts';
+import { LP_BITS, LPR_BITS, LW_BITS, PS_BITS, type FlagTable } from '../kern/h/flags.ts';
 import { STAT_NAMES, type LwpStat, PSTAT_NAMES, type ProcStat } from '../kern/param.ts';
 import { wchanName } from '../kern/sleepq.ts';
 import { CpuCond } from '../engine/engine.ts';
 import { allLocks, allLwps, findLwp, liveProcs, lwpLabel, lwpsOf, ownerLabel } from './common.ts';
 import { lstate } from './ps.ts';
 
-/** Single-bit constants of param.ts whose names start with `prefix`. */
-function bits(prefix: string): [number, string][] {
-  return Object.entries(param)
-    .filter(([n, v]) => n.startsWith(prefix) && typeof v === 'number' && v > 0 && (v & (v - 1)) === 0)
-    .map(([n, v]) => [v as number, n] as [number, string])
-    .sort((a, b) => a[0] - b[0]);
-}
-const LW_BITS = bits('LW_');
-const LP_BITS = bits('LP_');
-const LPR_BITS = bits('LPR_');
-const PS_BITS = bits('PS_');
-
 /** "0x1000080 <LW_SINTR,LW_PENDSIG>", unknown bits as hex. */
-export function decodeFlags(v: number, table: readonly [number, string][]): string {
+export function decodeFlags(v: number, table: FlagTable): string {
   if (v === 0) return '0';
   const names: string[] = [];
   let rest = v >>> 0;

@@ -20,6 +20,9 @@ import type { ResourceState } from './resource.ts';
 import { SleepTab } from './sleepq.ts';
 import type { SpecificDomain } from './specific.ts';
 
+/** The fields every event starts with. */
+export interface EventHeader { t: number; cpu: number; pid: number; lid: number }
+
 export interface KernelOptions {
   personality: Personality;
   /** Ticks a system call costs on entry (so that a loop of calls moves the clock). */
@@ -109,10 +112,15 @@ export class Kernel {
     for (const fn of this.listeners) fn(e);
   }
 
-  /** Fields every event starts with, for LWP l. */
-  ev(l: Lwp): { t: number; cpu: number; pid: number; lid: number } {
+  /** The event header: the time, this CPU (-1 in interrupt context), and the LWP l (-1.-1 for none). */
+  ev(l: Lwp | null): EventHeader {
+    return l === null ? this.evAt(-1, -1) : this.evAt(l.proc.pid, l.lid);
+  }
+
+  /** The event header for pid.lid. */
+  evAt(pid: number, lid: number): EventHeader {
     const c = this.engine.cur;
-    return { t: this.engine.now, cpu: c === null ? -1 : c.index, pid: l.proc.pid, lid: l.lid };
+    return { t: this.engine.now, cpu: c === null ? -1 : c.index, pid, lid };
   }
 
   /** Change l's state: every transition goes through here (events and checks). */

@@ -69,6 +69,26 @@ export class Proc {
     this.rlimit = pptr === null ? null : pptr.rlimit;
   }
 
+  /** LIST_INSERT_HEAD on p_lwps, and p_nlwps++: l joins the process (p.lock held, or boot). */
+  lwpInsert(l: Lwp): void {
+    l.sibPrev = null;
+    l.sibNext = this.lwps;
+    if (this.lwps !== null) this.lwps.sibPrev = l;
+    this.lwps = l;
+    this.lidMap.set(l.lid, l);
+    this.nlwps++;
+  }
+
+  /** LIST_REMOVE from p_lwps, and p_nlwps--: l leaves the process (p.lock held). */
+  lwpRemove(l: Lwp): void {
+    if (l.sibPrev === null) this.lwps = l.sibNext;
+    else l.sibPrev.sibNext = l.sibNext;
+    if (l.sibNext !== null) l.sibNext.sibPrev = l.sibPrev;
+    l.sibNext = l.sibPrev = null;
+    if (this.lidMap.get(l.lid) === l) this.lidMap.delete(l.lid);
+    this.nlwps--;
+  }
+
   /** Iterate the LWP list in the seed's order (newest first). */
   *eachLwp(): IterableIterator<Lwp> {
     for (let l = this.lwps; l !== null; l = l.sibNext) yield l;
