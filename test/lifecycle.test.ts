@@ -9,6 +9,7 @@ import { mutexEnter, mutexExit } from '../src/kern/mutex.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
 import type { Lwp } from '../src/kern/h/lwp.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { lwpOf } from './inspect.ts';
 
 function* nothing() {}
 
@@ -27,7 +28,7 @@ test('lids are per process and count up from 1', () => {
 test('lid allocation skips 0 when the 32-bit counter wraps', () => {
   const m = new Machine({ ncpu: 1 });
   const pid = m.spawn(function* (sys: Sys) {
-    const p = (sys as unknown as { l: Lwp }).l.proc;
+    const p = lwpOf(sys).proc;
     p.nlwpid = -1; // the next lid would be 0
     yield* sys.lwpCreate(nothing);
   });
@@ -43,7 +44,7 @@ test('a detached LWP that exits waits in p_zomblwp and the next lwpCreate frees 
   let nlwpsBefore = -1;
   let nlwpsAfter = -1;
   const pid = m.spawn(function* (sys: Sys) {
-    const p = (sys as unknown as { l: Lwp }).l.proc;
+    const p = lwpOf(sys).proc;
     zomb = yield* sys.lwpCreate(nothing, undefined, { flags: LWP_DETACHED });
     yield* sys.compute(50);
     assert.equal(p.zomblwp?.lid, zomb);
@@ -72,7 +73,7 @@ test('lwpDetach of a zombie frees it at once; its lid is gone; detaching twice i
     const me = yield* sys.lwpSelf();
     yield* sys.lwpDetach(me);
     o.d = yield* errnoOf(sys.lwpDetach(me));
-    o.nl = (sys as unknown as { l: Lwp }).l.proc.nlwps;
+    o.nl = lwpOf(sys).proc.nlwps;
   }, {});
   assertIdle(r);
   assert.deepEqual([out.a, out.b, out.c, out.d], ['', 'ESRCH', 'ESRCH', 'EINVAL']);

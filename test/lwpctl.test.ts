@@ -10,8 +10,8 @@ import { PL_PPWAIT } from '../src/kern/param.ts';
 import { lwpctlGeometry, setLwpctlGeometry } from '../src/kern/lwpctl.ts';
 import { LWPCTL_PER_PAGE, LWPCTL_UAREA_PAGES } from '../src/kern/h/lwpctl.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { lwpOf } from './inspect.ts';
 
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
 
 test('lwpCtl: ENODEV for unknown feature bits, EINVAL for a value C cannot pass; a second call returns the same block', () => {
   const { r, out } = runMain(function* (sys, o: { codes: string[]; same?: boolean; cpu?: boolean }) {

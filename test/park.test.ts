@@ -7,8 +7,8 @@ import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED } from '../src/kern/param.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { lwpOf, untyped } from './inspect.ts';
 
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
 
 /** Wait (in user mode, a tick at a time) until LWP lid of our process is parked. */
 function* untilParked(sys: Sys, lid: number): Gen<void> {
@@ -52,7 +52,7 @@ test('unpark wakes a parked LWP (same hint, other hint, no hint); the park retur
     const { r, out } = runMain(function* (sys, o: { res?: string; ps?: string }) {
       const t = yield* sys.lwpCreate(function* (s: Sys) { o.res = yield* errnoOf(s.lwpPark({ hint: parkHint })); });
       yield* untilParked(sys, t);
-      o.ps = (sys as unknown as { l: Lwp }).l.proc.lidMap.get(t)!.wmesg ?? '';
+      o.ps = lwpOf(sys).proc.lidMap.get(t)!.wmesg ?? '';
       yield* sys.lwpUnpark(t, unparkHint);
       yield* sys.lwpWait(t);
     }, {}, { ncpu: 2 });
@@ -84,7 +84,7 @@ test('unpark: ESRCH for unknown and zombie LWPs, EINVAL for a lid C cannot expre
   const { r, out } = runMain(function* (sys, o: { codes: string[] }) {
     const z = yield* sys.lwpCreate(function* () {});
     yield* sys.compute(50); // z is a zombie now, not yet collected
-    for (const lid of [999, -3, 0, z, 1.5, '2' as unknown as number]) o.codes.push(yield* errnoOf(sys.lwpUnpark(lid)));
+    for (const lid of [999, -3, 0, z, 1.5, untyped<number>('2')]) o.codes.push(yield* errnoOf(sys.lwpUnpark(lid)));
     yield* sys.lwpWait(z);
     o.codes.push(yield* errnoOf(sys.lwpUnpark(z)));
   }, { codes: [] as string[] });
@@ -125,7 +125,7 @@ test('park timeouts: ETIMEDOUT after the time; <= 0 at once without consuming a 
     const me = yield* sys.lwpSelf();
     yield* sys.lwpUnpark(me);
     for (const timeout of [0, -5, -1.5]) o.codes.push(yield* errnoOf(sys.lwpPark({ timeout })));
-    for (const timeout of [1.5, NaN, Infinity, '3' as unknown as number]) o.codes.push(yield* errnoOf(sys.lwpPark({ timeout })));
+    for (const timeout of [1.5, NaN, Infinity, untyped<number>('3')]) o.codes.push(yield* errnoOf(sys.lwpPark({ timeout })));
     o.codes.push(yield* errnoOf(sys.lwpPark(42 as never)));
     o.codes.push(yield* errnoOf(sys.lwpPark({ unpark: 1.5 })));
     o.codes.push(yield* errnoOf(sys.lwpPark())); // the unpark is still pending

@@ -2,12 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LWP_DETACHED, Machine, type Sys } from '../src/index.ts';
-import type { Lwp } from '../src/kern/h/lwp.ts';
 import { mutexOwned } from '../src/kern/mutex.ts';
 import { LSIDL, LSZOMB } from '../src/kern/param.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { lwpOf } from './inspect.ts';
 
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
 
 test('lwpDetach: EINVAL for an LWP created detached or detached already, ESRCH for unknown lids, EINVAL for bad ones', () => {
   const { r, out } = runMain(function* (sys, o: { codes: string[] }) {

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, LWP_DETACHED, type KEvent, type Sys } from '../src/index.ts';
 import type { KMutex } from '../src/kern/h/mutex.ts';
-import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM } from '../src/kern/param.ts';
 import { mutexEnter } from '../src/kern/mutex.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
@@ -18,6 +17,7 @@ import { toChromeTrace } from '../src/trace/chrome.ts';
 import { checkTrace } from '../src/trace/checkTrace.ts';
 import { main as cycle } from '../examples/cli-cycle.ts';
 import { main as suspended } from '../examples/cli-deadlock.ts';
+import { fakeLwp, procOf } from './inspect.ts';
 
 function* worker(sys: Sys, n: number) {
   yield* sys.compute(40 * n);
@@ -41,7 +41,7 @@ function boot(program: (sys: Sys) => Generator<any, unknown, any>, opts: { ncpu?
 // --- ps -s -----------------------------------------------------------------
 
 test('lstate: NetBSD ps letters for every state, with K and - modifiers', () => {
-  const l = (stat: number, flag = 0, prflag = 0) => ({ stat, flag, prflag }) as unknown as Lwp;
+  const l = (stat: number, flag = 0, prflag = 0) => fakeLwp({ stat, flag, prflag });
   assert.equal(lstate(l(LSONPROC)), 'O');
   assert.equal(lstate(l(LSRUN)), 'R');
   assert.equal(lstate(l(LSIDL)), 'R');
@@ -242,7 +242,7 @@ test('panic report: the broken invariant, the last events, ps at the panic', () 
   const m = new Machine({ ncpu: 2 });
   m.spawn(function* evil(sys: Sys) {
     yield* sys.compute(5);
-    (sys as unknown as { l: Lwp }).l.proc.nlwps += 1; // corrupt the kernel
+    procOf(sys).nlwps += 1; // corrupt the kernel
     yield* sys.compute(5);
   });
   const r = m.run();

@@ -4,12 +4,11 @@ import assert from 'node:assert/strict';
 import {
   Machine, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific, lwpSpecificKeyCreate, lwpSpecificKeyDelete, type Sys,
 } from '../src/index.ts';
-import type { Lwp } from '../src/kern/h/lwp.ts';
 import { KernelPanic } from '../src/kern/panic.ts';
 import { lwpSetspecificByLwp } from '../src/kern/specific.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { lwpOf } from './inspect.ts';
 
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
 
 test('specific keys: the lowest free one is taken; values are per LWP; unset reads undefined', () => {
   const m = new Machine({ ncpu: 2 });
