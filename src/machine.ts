@@ -18,10 +18,8 @@ import type { KEvent, Listener, StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
 import { LwktRunQueue } from './kern/runq.ts';
 import { kernBoot, spawnFromHost } from './kern/proc.ts';
-import { astTrap, miUserret } from './kern/synch.ts';
-import { kpreemptPoint } from './kern/lwkt.ts';
 import {
-  LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, PSTAT_NAMES, SCHED_FIFO, STAT_NAMES, SZOMB,
+  LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, PSTAT_NAMES, STAT_NAMES, SZOMB,
 } from './kern/param.ts';
 import { flagNames, LW_BITS } from './kern/h/flags.ts';
 import { wchanName } from './kern/sleepq.ts';
@@ -157,20 +155,6 @@ export class Machine {
     this.kernel.makeSys = (l) => new Sys(l);
     kernBoot(this.kernel, ncpu, () => new LwktRunQueue());
     const k = this.kernel;
-    this.engine.hooks = {
-      // sched_tick: at the end of a slice, yield if something else of at
-      // least our level waits here (SCHED_FIFO: only a higher level).
-      onQuantum: (cpu) => {
-        const ci = k.cpus[cpu.index]!;
-        const l = ci.curlwp;
-        const top = ci.runq.maxLevel();
-        if (top < ci.curlevel || (top === ci.curlevel && l.class === SCHED_FIFO)) return null;
-        ci.wantResched = true;
-        return miUserret(l);
-      },
-      onAst: (cpu) => astTrap(k.cpus[cpu.index]!),
-      onKpreempt: k.kpreempt ? (cpu) => kpreemptPoint(k.cpus[cpu.index]!) : null,
-    };
     if (check) {
       this.checker = new Checker(k);
       k.onStat = this.checker.onStat;

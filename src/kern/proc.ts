@@ -15,9 +15,9 @@ import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
 import type { RunQueue } from './h/runq.ts';
 import { lwpCreate } from './lwp.ts';
-import { idleLoop, schedEnqueueRunnable } from './synch.ts';
+import { astTrap, idleLoop, schedEnqueueRunnable, schedTick } from './synch.ts';
 import { resourceInit } from './resource.ts';
-import { kthreadCreate as lwktKthreadCreate, lwktInit } from './lwkt.ts';
+import { kpreemptPoint, kthreadCreate as lwktKthreadCreate, lwktInit } from './lwkt.ts';
 
 /** Create proc0 and the CPUs, each running its idle LWP. */
 export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
@@ -42,6 +42,12 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
   k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
   resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc, limit0
   lwktInit(k);      // lwkt.switch_count, lwkt.preempt_*, lwkt.untimely_switch
+  // The traps the hardware takes into the kernel: the clock at the end of a slice, an AST, a kernel preemption point.
+  k.engine.hooks = {
+    onQuantum: (cpu) => schedTick(k.cpus[cpu.index]!),
+    onAst: (cpu) => astTrap(k.cpus[cpu.index]!),
+    onKpreempt: k.kpreempt ? (cpu) => kpreemptPoint(k.cpus[cpu.index]!) : null,
+  };
 }
 
 export interface SpawnOptions {

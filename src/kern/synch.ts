@@ -23,7 +23,7 @@ import { lwpUserret } from './lwp.ts';
 import { lwpctlExited, lwpctlSwitchIn, lwpctlSwitchOut } from './lwpctl.ts';
 import {
   LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, STAT_NAMES,
+  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, SCHED_FIFO, STAT_NAMES,
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { priLevel } from './runq.ts';
@@ -313,6 +313,19 @@ export function* miUserret(l: Lwp): Gen<void> {
   if (l.cpu.wantResched) yield* preempt(l);
   if ((l.flag & LW_USERRET) !== 0) yield* lwpUserret(l);
   kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
+}
+
+/**
+ * sched_tick: the CPU's time slice ran out in user mode.  Yield if
+ * something else of at least our level waits here (SCHED_FIFO: only a
+ * higher level): the kernel path to trap into, or null to keep running.
+ */
+export function schedTick(ci: CpuInfo): Gen<void> | null {
+  const l = ci.curlwp;
+  const top = ci.runq.maxLevel();
+  if (top < ci.curlevel || (top === ci.curlevel && l.class === SCHED_FIFO)) return null;
+  ci.wantResched = true;
+  return miUserret(l);
 }
 
 /**
