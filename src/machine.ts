@@ -28,6 +28,7 @@ import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';
 import { showCpu, showLwp, showProc, whatis } from './report/show.ts';
+import type { BlockedLwp } from './report/view.ts';
 
 export interface MachineOptions {
   /** Number of virtual CPUs (1..256).  Default 4. */
@@ -59,12 +60,7 @@ export interface RunOptions {
 
 export type Outcome = 'idle' | 'deadlock' | 'panic' | 'limit';
 
-export interface BlockedLwp {
-  pid: number;
-  lid: number;
-  stat: StatName;
-  wchan: string;
-}
+export type { BlockedLwp };
 
 export interface RunResult {
   outcome: Outcome;
