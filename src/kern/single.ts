@@ -139,6 +139,7 @@ export function* threadSuspendCheck(l: Lwp, returnInstead: boolean): Gen<number>
 function* threadSuspendOne(l: Lwp): Gen<void> {
   const k = l.k;
   const p = l.proc;
+  kassert(l === k.curlwp() && mutexOwned(k, p.lock), 'thread_suspend_one: not curlwp, or p.lock not held');
   l.stParked = true;
   p.st.suspcount++;
   p.nrlwps--;
@@ -153,6 +154,7 @@ function* threadSuspendOne(l: Lwp): Gen<void> {
   // Unparked by thread_unsuspend, or woken by something else (SIGKILL's
   // unstop, say): either way not parked now; the caller decides again.
   if (l.stParked) unpark(p, l);
+  kassert(mutexOwned(k, p.lock), 'thread_suspend_one: returns without p.lock');
 }
 
 /**

@@ -173,9 +173,11 @@ export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
 
 /**
  * sleepq_wake: called with sq locked; wakes up to `expected` LWPs waiting
- * on `wchan` and releases the queue lock.
+ * on `wchan` and returns how many it woke, with sq still locked (the
+ * caller releases it).
  */
 export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Gen<number> {
+  kassert(sq.lock.owner !== null, () => `sleepq_wake: ${sq.lock.name} not held`);
   let n = 0;
   const set = sq.waiters.get(wchan);
   if (set !== undefined) {

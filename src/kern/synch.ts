@@ -43,6 +43,7 @@ export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
  * tie, then the lowest index.  Load is queued LWPs plus one for a busy CPU.
  */
 export function schedTakecpu(l: Lwp): CpuInfo {
+  kassert(lwpLocked(l), () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} not locked`);
   const cur = l.cpu;
   if ((l.pflag & LP_BOUND) !== 0) return cur;
   if (l.targetCpu !== null) return l.targetCpu;
