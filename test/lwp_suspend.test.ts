@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import { LWP_SUSPENDED, Machine, type Sys } from '../src/index.ts';
 import { assertIdle, errnoOf, runMain, running } from './helpers.ts';
 import { procOf } from './inspect.ts';
+import { STAT_NAMES } from '../src/kern/param.ts';
 
 function stat(sys: Sys, lid: number): string {
   // Programs cannot see kernel state; tests peek through the machine they run on.
   const l = procOf(sys).lidMap.get(lid);
-  return l === undefined ? 'gone' : ({ 1: 'IDL', 2: 'RUN', 3: 'SLEEP', 4: 'STOP', 5: 'ZOMB', 7: 'ONPROC', 8: 'SUSPENDED' } as Record<number, string>)[l.stat]!;
+  return l === undefined ? 'gone' : STAT_NAMES[l.stat];
 }
 
 function* spinner(sys: Sys, o: { ticks: number }) {
