@@ -74,7 +74,6 @@ export interface RunResult {
   blocked?: BlockedLwp[];
 }
 
-
 export interface PsRow {
   pid: number;
   lid: number;

@@ -12,7 +12,6 @@ import { LWPCTL_PER_PAGE, LWPCTL_UAREA_PAGES } from '../src/kern/h/lwpctl.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 import { lwpOf } from './inspect.ts';
 
-
 test('lwpCtl: ENODEV for unknown feature bits, EINVAL for a value C cannot pass; a second call returns the same block', () => {
   const { r, out } = runMain(function* (sys, o: { codes: string[]; same?: boolean; cpu?: boolean }) {
     for (const f of [4, 0x100, -1, 0x80000000]) o.codes.push(yield* errnoOf(sys.lwpCtl(f)));

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, LWP_DETACHED, type KEvent, type Sys } from '../src/index.ts';
 import type { KMutex } from '../src/kern/h/mutex.ts';
-import { LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM } from '../src/kern/param.ts';
+import {
+  LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
+} from '../src/kern/param.ts';
 import { mutexEnter } from '../src/kern/mutex.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { burn, runDetached } from '../src/engine/coroutine.ts';

@@ -141,7 +141,6 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   return yield* coredump(l, SIGSEGV);
 }
 
-
 /**
  * coredump (sigexit with a core-dumping signal): stop every other LWP at
  * the boundary (single-threading, NO_EXIT), write the core, then exit1

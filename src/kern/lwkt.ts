@@ -108,7 +108,6 @@ function* takePreemption(l: Lwp): Gen<void> {
 /* ------------------------------------------------------------------ */
 /* IPI messages                                                         */
 
-
 /**
  * cpu_sendnormsg: send msg to ci.  A choice point (another CPU may move
  * first), then the message travels IPI_LATENCY ticks.  Called by curlwp.
@@ -482,7 +481,6 @@ export function kpreemptPoint(ci: CpuInfo): Gen<void> | null {
 /* ------------------------------------------------------------------ */
 /* Wait queues                                                          */
 
-
 function unwait(td: Lwp): void {
   const w = td.lwktWait!;
   const i = w.waitq.indexOf(td);
@@ -528,7 +526,6 @@ export function* lwktSignal(cur: Lwp, w: LwktWait): Gen<void> {
 
 /* ------------------------------------------------------------------ */
 /* Tokens                                                               */
-
 
 function canAcquire(l: Lwp, r: TokRef): boolean {
   const t = r.tok;

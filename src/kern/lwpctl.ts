@@ -41,8 +41,10 @@ import { EBUSY, ENOMEM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
 import { LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, PL_PPWAIT } from './param.ts';
-import { LWPCTL_PER_PAGE, LWPCTL_SIZE, LWPCTL_UAREA_PAGES, LcPage, LcProc, type LwpCtl, type LwpctlGeometry, PAGE_SIZE } from './h/lwpctl.ts';
-
+import {
+  LWPCTL_PER_PAGE, LWPCTL_SIZE, LWPCTL_UAREA_PAGES, LcPage, LcProc, type LwpCtl, type LwpctlGeometry,
+  PAGE_SIZE,
+} from './h/lwpctl.ts';
 
 /** The geometry kernel k allocates with. */
 export function lwpctlGeometry(k: Kernel): LwpctlGeometry {
@@ -55,7 +57,6 @@ export function setLwpctlGeometry(k: Kernel, g: LwpctlGeometry): void {
   if (!Number.isInteger(g.pages) || g.pages < 1) throw new RangeError('pages must be a positive integer');
   k.lwpctlGeometry = Object.freeze({ ...g });
 }
-
 
 /** Where the model "maps" lwpctl areas: a made-up user address, the same for every process. */
 const LWPCTL_UVA = 0x7f7ff0000000;

@@ -58,7 +58,6 @@ import { kassert } from './panic.ts';
 import { LPR_CRMOD, MAXLWP, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
-
 function charge(p: Proc, diff: number): number {
   const n = p.lwpCharges + diff;
   kassert(n >= 0, () => `lwp accounting: proc ${p.pid} would carry ${n} charges`);

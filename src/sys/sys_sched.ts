@@ -24,7 +24,10 @@ import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpMigrate } from '../kern/lwp.ts';
 import { changePri } from '../kern/lwkt.ts';
 import { cpuNeedResched } from '../kern/synch.ts';
-import { LSIDL, LSZOMB, PRI_NONE, PRI_USER, PRI_USER_RT, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN, SCHED_RR } from '../kern/param.ts';
+import {
+  LSIDL, LSZOMB, PRI_NONE, PRI_USER, PRI_USER_RT, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN,
+  SCHED_RR,
+} from '../kern/param.ts';
 import { isLid, lookupLwp, type Retval } from './sys_lwp.ts';
 
 export interface SchedParam {
