@@ -78,6 +78,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
   lwpInitspecific(l2);
   l2.cred = p2.cred;
+  l2.sig.mask = l1.sig.mask; // l_sigmask: the creator's (what fork and _lwp_create both do)
   if ((flags & LWP_DETACHED) !== 0) {
     l2.prflag = LPR_DETACHED;
     p2.ndlwps++;
