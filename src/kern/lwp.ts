@@ -99,7 +99,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   if (!p2.system) {
     // Inherit the affinity mask (under l1's lock, against sched_setaffinity)
     // and the scheduling class, then look for a CPU to start on.
-    if (l1.affinity !== null) {
+    if (l1.affinity !== null && k.personality.createInheritsAffinity) {
       yield* lwpLock(l1);
       l2.affinity = l1.affinity;
       lwpUnlock(l1);
