@@ -159,15 +159,21 @@ test('lwpContinue of an LWP that is not suspended returns normally and cancels a
 test('continue before the suspension is taken: the target never enters LSSUSPENDED', () => {
   const m0 = new Machine({ ncpu: 4, seed: 3 });
   const seen: string[] = [];
+  let pendingAtCont = false; // the window: the suspension was asked for and not yet taken
   m0.on((e) => { if (e.type === 'state' && e.lid === 2) seen.push(e.to); });
   m0.spawn(function* (sys: Sys) {
     const target = yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(100); });
-    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(50); yield* s.lwpContinue(target); });
+    yield* sys.lwpCreate(function* (s: Sys) {
+      yield* s.compute(50);
+      pendingAtCont = (m0.kernel.procs.get(1)!.lidMap.get(target)!.flag & LW_WSUSPEND) !== 0;
+      yield* s.lwpContinue(target);
+    });
     yield* sys.compute(10);
     yield* sys.lwpSuspend(target);
     yield* sys.lwpWait(target);
   });
   assertIdle(m0.run());
+  assert.equal(pendingAtCont, true, 'the continue did not land while the suspension was pending');
   assert.ok(!seen.includes('SUSPENDED'), `target went through ${seen.join(' ')}`);
 });
 
