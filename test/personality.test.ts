@@ -151,3 +151,22 @@ test('lwp_userret\'s suspend: netbsd-6 drops the LWP lock before mi_switch, so a
   assert.ok(continuedBeforeSwitch('netbsd-6') > 0, 'netbsd-6 never continued an LWP inside the window');
   assert.equal(continuedBeforeSwitch('netbsd-4'), 0);
 });
+
+function zombieName(personality: string): string {
+  const m = new Machine({ ncpu: 2, personality });
+  let name = '?';
+  m.on((e) => {
+    if (e.type === 'exit' && e.pid === 1 && e.lid === 2) name = m.ps().find((r) => r.pid === 1 && r.lid === 2)?.name ?? 'gone';
+  });
+  m.spawn(function* (sys: Sys) {
+    const t = yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(5); }, undefined, { name: 'worker' });
+    yield* sys.lwpWait(t);
+  });
+  assertIdle(m.run());
+  return name;
+}
+
+test('lwp_exit renames a named zombie "(zombie)" on netbsd-6 (what ps shows); netbsd-4 has no l_name to rename', () => {
+  assert.equal(zombieName('netbsd-6'), '(zombie)');
+  assert.equal(zombieName('netbsd-4'), 'worker');
+});

@@ -209,7 +209,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   yield* lwpLock(l);
   l.exiting = false;
   k.setStat(l, LSZOMB, 'exit');
-  if (l.name !== null) l.name = '(zombie)';
+  if (l.name !== null && k.personality.exitRenamesZombie) l.name = '(zombie)';
   lwpUnlock(l);
   p.nrlwps--;
   yield* cvBroadcast(k, p.lwpcv);

@@ -40,6 +40,12 @@ export interface Personality {
    * run on every CPU whatever its creator was pinned to.
    */
   readonly createInheritsAffinity: boolean;
+  /**
+   * lwp_exit renames a named LWP "(zombie)" as it becomes LSZOMB (1.172);
+   * 1.69.2.6 has no l_name.  Seen by ps (m.ps), not by the program itself:
+   * _lwp_getname cannot find a zombie.
+   */
+  readonly exitRenamesZombie: boolean;
 }
 
 export const NETBSD_6: Personality = Object.freeze({
@@ -50,6 +56,7 @@ export const NETBSD_6: Personality = Object.freeze({
   lwpctlAllocAgainOk: true,
   createChecksNthr: true,
   createInheritsAffinity: true,
+  exitRenamesZombie: true,
 });
 
 export const NETBSD_4: Personality = Object.freeze({
@@ -60,6 +67,7 @@ export const NETBSD_4: Personality = Object.freeze({
   lwpctlAllocAgainOk: false,
   createChecksNthr: false,
   createInheritsAffinity: false,
+  exitRenamesZombie: false,
 });
 
 export const PERSONALITIES: Readonly<Record<string, Personality>> = Object.freeze({

@@ -12,9 +12,10 @@
  *                         going back from real time keeps p - PRI_USER_RT.
  * FIFO runs until it blocks or yields (the quantum does not rotate it); RR
  * rotates among its level at the end of each quantum; OTHER time-shares.
- * Errors: EINVAL for an unknown policy or an out-of-range priority, EPERM
- * for a non-root caller asking for a real-time policy (kauth's
- * secmodel_suser), ESRCH when no LWP matches.  lid 0: every LWP of the
+ * Errors: EINVAL for an unknown policy or an out-of-range priority (checked
+ * first), ESRCH when no LWP matches; then, for a matched LWP, EINVAL for
+ * SCHED_OTHER with a priority and EPERM for a non-root caller asking for a
+ * real-time policy (kauth's secmodel_suser).  lid 0: every LWP of the
  * process for setparam (NetBSD's loop), the caller for the others.
  */
 import type { Gen } from '../engine/coroutine.ts';
