@@ -25,7 +25,7 @@ test('affinity changes of sleeping, stopping and waking LWPs never break the mig
       assert.ok(['idle', 'deadlock', 'limit'].includes(res.outcome), res.outcome);
       if (res.migrations > 0) migrated++;
     }),
-    { seed: fcSeed, numRuns },
+    { seed: fcSeed, numRuns, includeErrorInReport: true },
   );
   // The property is only worth something if LWPs really migrated.
   assert.ok(migrated > numRuns / 4, `only ${migrated} of ${numRuns} runs migrated an LWP`);

@@ -136,7 +136,7 @@ export class Checker {
       // Checked between steps: an LWP that has run since (ncsw moved) may have
       // completed there and moved on; a target its mask no longer allows was
       // retargeted (lwp_migrate on a pending migration) within the step.
-      const retargeted = l.affinity !== null && !l.affinity.includes(want.to.index);
+      const retargeted = l.affinity !== null && !l.affinity.includes(want.to.index) && l.affinity.includes(l.cpu.index);
       if (l.cpu !== want.to && l.ncsw === want.ncsw && !retargeted) {
         this.fail(`${name(l)} was migrating to cpu${want.to.index} but ended on cpu${l.cpu.index}`);
       }
