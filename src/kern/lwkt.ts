@@ -290,6 +290,7 @@ export function lwktSwitchPick(ci: CpuInfo, prev: Lwp): Lwp {
   }
   if (newl !== null) {
     if (newl.stat === LSRUN) ci.runq.dequeue(newl);
+    if (newl.targetCpu === ci) newl.targetCpu = null; // the migration ends here
     kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'lwkt_switch: queued lwp not under this spc_mutex');
     newl.pflag |= LP_RUNNING;
     lwpSetlock(newl, ci.spcLwplock);

@@ -37,7 +37,7 @@
 import type { Gen } from '../engine/coroutine.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
-import { EBUSY, ENOMEM } from './errno.ts';
+import { EBUSY, EINVAL, ENOMEM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
 import { LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, PL_PPWAIT } from './param.ts';
@@ -79,7 +79,11 @@ export function* lwpCtlAlloc(l: Lwp): Gen<CtlAlloc> {
   const p = l.proc;
   kassert(l === k.curlwp(), 'lwp_ctl_alloc: not curlwp');
   if ((p.lflag & PL_PPWAIT) !== 0) return { error: EBUSY, ctl: null, uaddr: 0 };
-  if (l.lcpage !== null) return { error: 0, ctl: l.lwpctl, uaddr: uaddrOf(l.lcpage, l.lwpctl!) };
+  if (l.lcpage !== null) {
+    // Asked again: 1.172 hands back the same block; 1.69.2.6 said EINVAL.
+    if (!k.personality.lwpctlAllocAgainOk) return { error: EINVAL, ctl: null, uaddr: 0 };
+    return { error: 0, ctl: l.lwpctl, uaddr: uaddrOf(l.lcpage, l.lwpctl!) };
+  }
 
   // First time in this process: set up the header, racing our siblings for it.
   if (p.lwpctl === null) {
