@@ -57,6 +57,7 @@ import { formatWaitFor, waitForGraph, type WaitForGraph } from '../report/waitfo
 import { formatPanic, panicReport } from '../report/panic.ts';
 import { startProgress } from './progress.ts';
 import { Recorder, type Recording } from '../trace/record.ts';
+import { view } from './view.ts';
 
 export interface Io {
   out(s: string): void;
@@ -93,6 +94,7 @@ commands:
   run <program>   run a program on the model machine
   sysctl          list the machine's sysctl nodes, or set them for a run
   examples        list the example programs
+  view <program|recording.json>   show a run in the browser, or be the scheduler (--play)
 
 lwpkit <command> --help shows a command's options.`;
 
@@ -157,6 +159,7 @@ export async function main(argv: readonly string[], io: Io = stdio, hooks: Hooks
     if (cmd === 'run') return await run(rest, io, hooks);
     if (cmd === 'sysctl') return await sysctl(rest, io, hooks);
     if (cmd === 'examples') return examples(rest, io);
+    if (cmd === 'view') return await view(rest, io);
     throw new UsageError(`unknown command '${cmd}' (commands: run, sysctl, examples; see lwpkit --help)`);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -21,12 +21,14 @@
  *         rows, or after KEYFRAME_FRAMES frames), or
  *      d  the rows that changed since the previous frame, and
  *      g  the "pid.lid" keys of rows that went away;
- *      locks  the held kernel mutexes, present only when they changed.
+ *      locks  the held kernel mutexes, present only when they changed;
+ *      c  the chooser answers given so far (when choices are recorded),
+ *         which places each answer of `choices` or `schedule` on a step.
  *    The ps table at step s is the last keyframe at or before it with the
  *    later frames' d and g applied; it equals m.ps() of the same machine
  *    run with maxSteps = s (test/web.test.ts checks that).
- *  - names: process names by pid and LWP names by "pid.lid", as the end of
- *    the run knows them.
+ *  - names: process names by pid, and LWP names by "pid.lid" (the first
+ *    name each had in the frames).
  *  - blocked and waitFor: for a deadlock, the LWPs that can never run and
  *    the wait-for graph (src/report/waitfor.ts) at the end.
  *  - choices: every answer the chooser gave, in order: with the same
@@ -68,6 +70,8 @@ export interface Frame {
   e: number;
   /** Virtual time. */
   t: number;
+  /** Chooser answers given so far (with { record: true }). */
+  c?: number;
   k?: PsRow[];
   d?: PsRow[];
   g?: string[];
@@ -129,6 +133,10 @@ export function heldLocks(m: Machine, locks: ReadonlyMap<string, KMutex> = allLo
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+function choicesSoFar(m: Machine): number | undefined {
+  try { return m.choices.length; } catch { return undefined; }
+}
+
 /** Builds frames from successive looks at a machine. */
 export class FrameWriter {
   readonly frames: Frame[] = [];
@@ -164,6 +172,8 @@ export class FrameWriter {
     const locks = heldLocks(m, this.lockSet);
     const lockSig = JSON.stringify(locks);
     const f: Frame = { s: m.engine.steps, e: events, t: m.now };
+    const c = choicesSoFar(m);
+    if (c !== undefined) f.c = c;
     if (last === undefined || this.framesSinceKey >= KEYFRAME_FRAMES || this.rowsSinceKey >= KEYFRAME_ROWS * rows.length) {
       f.k = rows;
       this.framesSinceKey = 0;
@@ -220,7 +230,8 @@ export function finishRecording(m: Machine, r: RunResult, events: KEvent[], fram
   const procs: Record<string, string> = {};
   const lwps: Record<string, string> = {};
   for (const p of m.procs()) procs[String(p.pid)] = p.name;
-  for (const f of frames) for (const row of f.k ?? f.d ?? []) if (row.name !== '') lwps[rowKey(row)] = row.name;
+  // The first name seen: an exiting LWP is renamed "(zombie)".
+  for (const f of frames) for (const row of f.k ?? f.d ?? []) if (row.name !== '' && lwps[rowKey(row)] === undefined) lwps[rowKey(row)] = row.name;
   let choices: number[] = [];
   try { choices = [...m.choices]; } catch { /* not recorded */ }
   const rec: Recording = {
