@@ -13,6 +13,7 @@ import { Machine, type KEvent, type PsRow } from '../src/index.ts';
 import { Recorder, type Frame, type Recording } from '../src/trace/record.ts';
 import { formatWaitFor, waitForGraph } from '../src/report/waitfor.ts';
 import { bundlePage, servePage, type ServedPage } from '../src/web/serve.ts';
+import { startView } from '../src/cli/view.ts';
 import { RunIndex } from '../src/web/model.ts';
 import { suspendRace } from '../src/web/challenges.ts';
 import { main as workers } from '../examples/cli-workers.ts';
@@ -188,6 +189,32 @@ test('be the scheduler: choose CPUs with the keys into a deadlock, see the wait-
   await p.keyboard.press('v');
   assert.match(await p.textContent('#title') ?? '', /^workers: idle/);
   assert.deepEqual((p as unknown as { errors: string[] }).errors, []);
+  await p.close();
+});
+
+test('view --play of a program: it runs in the page, each choice a key; tooltips name what is drawn', async () => {
+  const v = await startView(['--play', '--ncpu', '2', 'example:cycle'], { out: () => {}, err: () => {} });
+  assert.ok(typeof v !== 'number');
+  served.push(v);
+  const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(v.url);
+  await p.waitForSelector('body[data-ready=yes]', { timeout: 30_000 });
+  assert.match(await p.textContent('#play') ?? '', /cycle \(your program\)/);
+  let presses = 0;
+  while ((await p.$$eval('#play button.opt', (b) => b.length)) > 0 && presses < 200) { await p.keyboard.press('1'); presses++; }
+  assert.match(await p.textContent('#play-outcome') ?? '', /The run ended: deadlock/);
+  assert.match(await p.textContent('#waitfor-text') ?? '', /cycle 1: 1\.2 t1 -> 1\.3 t2 -> 1\.4 t3 -> 1\.2 t1/);
+  const box = (await p.$('#canvas'))!;
+  const b = (await box.boundingBox())!;
+  const y0 = await p.evaluate(() => (window as unknown as { lwpkit: { cpuY(i: number): number; rowY(i: number): number } }).lwpkit.cpuY(0));
+  await p.mouse.move(b.x + 400, b.y + y0 + 8);
+  assert.match(await box.getAttribute('title') ?? '', /^cpu0: /);
+  const y1 = await p.evaluate(() => (window as unknown as { lwpkit: { rowY(i: number): number } }).lwpkit.rowY(1));
+  await p.mouse.move(b.x + 400, b.y + y1 + 8);
+  assert.match(await box.getAttribute('title') ?? '', /^1\.2 t1: (IDL|RUN|ONPROC|SLEEP)/);
+  assert.deepEqual(errors, []);
   await p.close();
 });
 

@@ -146,6 +146,7 @@ export class Page {
       h('span', { class: 'muted' }, '←/→ event · shift tick · ↑/↓ LWP · +/- zoom · 0 all'));
     this.canvas = h('canvas', { id: 'canvas', tabindex: '0' });
     this.canvas.onclick = (e) => this.click(e);
+    this.canvas.onmousemove = (e) => { this.canvas.title = this.hover(e); };
     this.canvas.onwheel = (e) => this.wheel(e);
     const slider = h('input', { id: 'slider', type: 'range', min: '0', max: '0', value: '0' });
     slider.oninput = () => this.setCursor(Number(slider.value));
@@ -595,6 +596,34 @@ export class Page {
       const u = this.unpx(x);
       this.setCursor(this.ticks ? this.cursorAtTick(u) : u);
     } else this.update();
+  }
+
+  /** What is under the mouse, as a tooltip: a marker, else the segment. */
+  private hover(e: MouseEvent): string {
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left;
+    const y = e.clientY - rect.top;
+    if (x < LABEL_W) return '';
+    const idx = this.idx;
+    const row = Math.floor((y - this.rowY(0)) / ROW_H);
+    const cpu = Math.floor((y - RULER_H) / ROW_H);
+    const u = this.unpx(x);
+    const span = (s: Seg) => this.ticks ? `ticks ${s.ta}..${s.tb}` : `events ${s.a}..${s.b} (ticks ${s.ta}..${s.tb})`;
+    if (row >= 0 && row < idx.lwps.length) {
+      const r = idx.lwps[row]!;
+      const near = idx.markers.find((m) => m.row === r.key && Math.abs(this.px(this.ux(Math.min(m.at + 1, idx.n))) - x) < 5);
+      if (near !== undefined) return `${r.label}: ${near.text}`;
+      const s = r.segs[RunIndex.firstAfter(r.segs, u, this.ticks)];
+      if (s === undefined || (this.ticks ? s.ta : s.a) > u) return r.label;
+      return `${r.label}: ${STATES[s.v]}${s.w ? ` on ${s.w}` : ''}, ${span(s)}`;
+    }
+    if (cpu >= 0 && cpu < idx.ncpu) {
+      const segs = idx.cpuSegs[cpu]!;
+      const s = segs[RunIndex.firstAfter(segs, u, this.ticks)];
+      if (s === undefined) return `cpu${cpu}`;
+      return `cpu${cpu}: ${s.v < 0 ? 'idle' : idx.lwps[s.v]!.label}, ${span(s)}`;
+    }
+    return '';
   }
 
   private cursorAtTick(t: number): number {
