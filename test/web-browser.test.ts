@@ -12,6 +12,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Machine, type KEvent, type PsRow } from '../src/index.ts';
 import { Recorder, type Frame, type Recording } from '../src/trace/record.ts';
 import { formatWaitFor, waitForGraph } from '../src/report/waitfor.ts';
+import { psLines } from '../src/report/ps.ts';
+import { RunObserver } from '../src/report/observe.ts';
 import { bundlePage, servePage, type ServedPage } from '../src/web/serve.ts';
 import { startView } from '../src/cli/view.ts';
 import { RunIndex } from '../src/web/model.ts';
@@ -61,17 +63,20 @@ async function psShown(p: Page): Promise<string[][]> {
   return p.$$eval('#ps-table tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
 }
 
-function psCells(rows: readonly PsRow[]): string[][] {
-  return rows.map((r) => [String(r.pid), String(r.lid), r.stat, String(r.cpu), String(r.pri), r.wchan || '-', r.name || '-', r.flags.join(' ')]);
+/** m.ps()'s rows as the page lays them out, with ps -s's STAT letters from report/ps.ts beside the state. */
+function psCells(rows: readonly PsRow[], letters: readonly string[]): string[][] {
+  assert.equal(rows.length, letters.length);
+  return rows.map((r, i) => [String(r.pid), String(r.lid), r.stat, letters[i]!, String(r.cpu), String(r.pri), r.wchan || '-', r.name || '-', r.flags.join(' ')]);
 }
 
-/** The same machine, stopped after `steps` engine steps: its own m.ps(). */
-function psAfter(steps: number): PsRow[] {
+/** The same machine, stopped after `steps` engine steps: its own m.ps(), and psLines' STAT letters. */
+function psAfter(steps: number): { rows: PsRow[]; letters: string[] } {
   const m = new Machine({ ncpu: 3, seed: 5 });
+  const observer = new RunObserver(m);
   m.spawn(workers, { name: 'workers' });
   m.run({ maxSteps: steps });
   assert.equal(m.engine.steps, steps);
-  return m.ps();
+  return { rows: m.ps(), letters: psLines(m, { observer }).map((l) => l.stat) };
 }
 
 test('a recording: lanes and ps table at three cursors match m.ps(); stepping forward and back', async () => {
@@ -86,8 +91,13 @@ test('a recording: lanes and ps table at three cursors match m.ps(); stepping fo
   assert.ok(rec.choices.length >= 2);
   assert.equal(await p.$$eval('#schedule-table tr', (t) => t.length), rec.choices.length + 1);
   await p.click('#schedule-table tr:nth-child(3)');
-  const jump = rec.frames.find((f) => (f.c ?? 0) > 1)!;
-  assert.equal(await cursorOf(p), jump.e, 'a schedule row jumps to the step of its answer');
+  const jump = rec.frames.findIndex((f) => (f.c ?? 0) > 1);
+  assert.equal(await cursorOf(p), rec.frames[jump]!.e, 'a schedule row jumps to the step of its answer');
+  // Its row names the event after the answer in the column of that event's CPU.
+  const after = rec.events[rec.frames[jump - 1]!.e]!;
+  const cells = await p.$$eval('#schedule-table tr:nth-child(3) td', (tds) => tds.map((td) => td.textContent ?? ''));
+  assert.equal(cells.length, 2 + 3 + 1);
+  assert.ok(cells[2 + after.cpu]!.includes(`${after.pid}.${after.lid}`), `${JSON.stringify(cells)} / cpu${after.cpu}`);
   await p.keyboard.press('Home');
   assert.equal(await cursorOf(p), 0);
   // Zoom in so that an event is several pixels wide (pixels are read below).
@@ -102,8 +112,9 @@ test('a recording: lanes and ps table at three cursors match m.ps(); stepping fo
   for (const f of picks) {
     await p.evaluate((c) => (window as unknown as { lwpkit: { setCursor(c: number): void } }).lwpkit.setCursor(c), f.e);
     assert.equal(await cursorOf(p), f.e);
-    const mine = psAfter(f.s);
-    assert.deepEqual(await psShown(p), psCells(mine), `ps at cursor ${f.e} (step ${f.s})`);
+    const after = psAfter(f.s);
+    const mine = after.rows;
+    assert.deepEqual(await psShown(p), psCells(mine, after.letters), `ps at cursor ${f.e} (step ${f.s})`);
     // Lanes: every ONPROC LWP is in its CPU's lane, drawn in its colour.
     const lanes = await p.evaluate(() => (window as unknown as { lwpkit: { lanesAt(): string[] } }).lwpkit.lanesAt());
     assert.equal(lanes.length, 3);
@@ -114,7 +125,7 @@ test('a recording: lanes and ps table at three cursors match m.ps(); stepping fo
       const px = await p.evaluate((cpu) => {
         const lw = (window as unknown as { lwpkit: { cursorX(): number; cpuY(i: number): number; lanesAt(): string[]; laneColour(k: string): string } }).lwpkit;
         const cv = document.getElementById('canvas') as HTMLCanvasElement;
-        const at = cv.getContext('2d')!.getImageData(Math.round(lw.cursorX()) + 3, lw.cpuY(cpu) + 8, 1, 1).data;
+        const at = cv.getContext('2d')!.getImageData(Math.round(lw.cursorX()) + 3, lw.cpuY(cpu) + 1, 1, 1).data; // the top pixel row of the lane, above any label text
         const probe = document.createElement('canvas').getContext('2d')!;
         const key = lw.lanesAt()[cpu]!;
         probe.fillStyle = key === 'idle' ? '#ececec' : lw.laneColour(key);
@@ -141,7 +152,9 @@ test('a recording: lanes and ps table at three cursors match m.ps(); stepping fo
   assert.ok(c1 > c0 + 1 && rec.events[c1]?.t !== rec.events[c1 - 1]!.t, 'a tick step ends at the last event of a tick');
   await p.keyboard.press('End');
   assert.equal(await cursorOf(p), rec.events.length);
-  assert.deepEqual(await psShown(p), psCells(m.ps()), 'ps at the end is the end of the run');
+  const end = psAfter(m.engine.steps);
+  assert.deepEqual(end.rows, m.ps());
+  assert.deepEqual(await psShown(p), psCells(end.rows, end.letters), 'ps at the end is the end of the run');
   await p.keyboard.press('Home');
   assert.equal(await cursorOf(p), 0);
   // The transition diagram follows the selected LWP.

@@ -1,9 +1,11 @@
 /* The viewer's model without a browser: RunIndex against the machine's own m.ps(), and play mode's Game. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine } from '../src/index.ts';
+import { Machine, type Sys } from '../src/index.ts';
 import { Recorder } from '../src/trace/record.ts';
-import { RunIndex, STATES } from '../src/web/model.ts';
+import { RunIndex, STATES, lstateOf } from '../src/web/model.ts';
+import { RunObserver } from '../src/report/observe.ts';
+import { MAXSLP_TICKS, psLines } from '../src/report/ps.ts';
 import { Game } from '../src/web/play.ts';
 import { CHALLENGES, suspendRace } from '../src/web/challenges.ts';
 import { main as workers } from '../examples/cli-workers.ts';
@@ -110,4 +112,34 @@ test('the ESRCH challenge is met by letting the victim exit first', () => {
   const st = g.state();
   assert.equal(st.options, null);
   assert.equal(st.won, true, st.rec.meta.outcome);
+});
+
+test("STAT letters from a frame's rows and the rows' sleep times equal psLines with a RunObserver, 'I' included", () => {
+  function* prog(sys: Sys) {
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(5000); }, undefined, { name: 'long' });
+    for (let i = 0; i < 10; i++) yield* sys.sleep(400);
+    yield* sys.lwpWait(0);
+  }
+  const m0 = new Machine({ ncpu: 2, seed: 1 });
+  const r = new Recorder(m0);
+  m0.spawn(prog, { name: 'p' });
+  const rec = r.run({ program: 'p' }).rec;
+  const idx = new RunIndex(rec);
+  const seen = new Set<string>();
+  for (let fi = 0; fi < rec.frames.length; fi += 3) {
+    const f = rec.frames[fi]!;
+    if (idx.frameAt(f.e) !== fi) continue;
+    const m = new Machine({ ncpu: 2, seed: 1 });
+    const observer = new RunObserver(m);
+    m.spawn(prog, { name: 'p' });
+    m.run({ maxSteps: f.s });
+    const want = psLines(m, { observer }).map((l) => l.stat);
+    const got = idx.psAt(f.e).map((row) => {
+      const since = idx.sleepSince(`${row.pid}.${row.lid}`, f.e);
+      return lstateOf(row, since === undefined ? undefined : f.t - since, MAXSLP_TICKS);
+    });
+    assert.deepEqual(got, want, `frame ${fi} (step ${f.s}, tick ${f.t})`);
+    for (const x of got) seen.add(x);
+  }
+  assert.ok(seen.has('I') && seen.has('S') && seen.has('OK'), [...seen].join(' '));
 });

@@ -86,3 +86,32 @@ test('view errors are one line and exit 64', async () => {
   assert.equal(await main(['--help'], m.io), 0);
   assert.match(m.out.join('\n'), /view <program\|recording.json>/);
 });
+
+test('view --schedule runs the program under the answers given and attaches them', async () => {
+  const rec = join(tmp, 'w.json');
+  assert.equal(await main(['run', 'example:workers', '--ncpu', '3', '--seed', '5', '--record', rec, '--quiet'], io().io), 0);
+  const o = io();
+  // Another seed: only the schedule can give the same run.
+  const page = await startView(['--schedule', rec, '--ncpu', '3', '--seed', '99', 'example:workers'], o.io);
+  assert.ok(typeof page !== 'number', o.err.join('\n'));
+  try {
+    const got = await (await fetch(page.url + 'recording.json')).json() as { events: unknown[]; schedule: { choices: number[]; source: string } };
+    const want = JSON.parse((await import('node:fs')).readFileSync(rec, 'utf8')) as { events: unknown[]; choices: number[] };
+    assert.deepEqual(got.schedule.choices, want.choices);
+    assert.equal(got.schedule.source, rec);
+    assert.deepEqual(got.events, want.events);
+  } finally {
+    await page.close();
+  }
+  const bad = join(tmp, 'bad-schedule.json');
+  writeFileSync(bad, JSON.stringify({ choices: [7, 7, 7] }));
+  const e = io();
+  assert.equal(await main(['view', '--schedule', bad, '--ncpu', '3', 'example:workers'], e.io), 64);
+  assert.deepEqual(e.err.length, 1);
+  assert.match(e.err[0]!, /^lwpkit: view: the schedule diverges at answer 0: 7 for a choice among \d/);
+  const none = join(tmp, 'none.json');
+  writeFileSync(none, '{"x":1}');
+  const f = io();
+  assert.equal(await main(['view', '--schedule', none, 'example:workers'], f.io), 64);
+  assert.match(f.err[0]!, /no list of answers/);
+});

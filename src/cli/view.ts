@@ -4,6 +4,7 @@
  *   lwpkit view [run options] <program.ts|example:NAME>   record the run, show it
  *   lwpkit view <recording.json>                          show a recording (lwpkit run --record)
  *   lwpkit view --play [--ncpu N] <program.ts|example:NAME>   be the scheduler
+ *   lwpkit view --schedule FILE [--ncpu N] [--seed S] <program>   run under a schedule, show it
  *
  * Contract: serves one page on 127.0.0.1 (src/web/serve.ts), prints its URL
  * and serves until SIGINT/SIGTERM, then returns 0.  Errors are main()'s:
@@ -16,12 +17,14 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { listExamples, main, type Io } from './main.ts';
-import { checkRecording } from '../trace/record.ts';
+import { checkRecording, Recorder } from '../trace/record.ts';
+import { Machine, PERSONALITIES, SeededChooser, type ChoiceKind, type Chooser, type ProgramFn } from '../index.ts';
 import { bundlePage, servePage, type ServedPage } from '../web/serve.ts';
 
 export const VIEW_HELP = `usage: lwpkit view [run options] <program.ts|example:NAME>
        lwpkit view <recording.json>
        lwpkit view --play [--ncpu N] <program.ts|example:NAME>
+       lwpkit view --schedule FILE [--ncpu N] [--seed S] <program.ts|example:NAME>
 
 Shows a run in the browser: one lane per CPU, one row per LWP in the
 seed's states, wakeups, errors and signals; a cursor to step through
@@ -37,6 +40,9 @@ Nothing is loaded from the network.
 options:
   --port N      port to serve on (default: a free one)
   --play        be the scheduler on the program (only --ncpu applies)
+  --schedule F  run the program under the answers in F (a recording's choices,
+                or { "choices": [...], "labels": [...] }), the seed after they
+                end; the page shows the schedule as a per-CPU table
   and the options of lwpkit run (lwpkit run --help)`;
 
 function usage(io: Io, msg: string): number {
@@ -50,9 +56,14 @@ export async function startView(args: readonly string[], io: Io): Promise<Served
   const rest: string[] = [];
   let port = 0;
   let play = false;
+  let schedule: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--play') play = true;
+    else if (a === '--schedule') {
+      schedule = args[++i];
+      if (schedule === undefined || schedule === '') return usage(io, '--schedule: missing the file');
+    }
     else if (a === '--port' || a.startsWith('--port=')) {
       const v = a === '--port' ? args[++i] : a.slice('--port='.length);
       if (v === undefined || !/^\d+$/.test(v) || Number(v) > 65535) return usage(io, `--port: expected a port number 0..65535, got '${v ?? ''}'`);
@@ -60,6 +71,7 @@ export async function startView(args: readonly string[], io: Io): Promise<Served
     } else rest.push(a);
   }
   const positionals = rest.filter((a, i) => !a.startsWith('-') && !(i > 0 && /^--(ncpu|seed|ticks|personality|trace|ftrace|ktrace|record)$/.test(rest[i - 1]!)));
+  if (schedule !== undefined && extname(positionals[0] ?? '') === '.json') return usage(io, '--schedule needs a program, not a recording');
   if (positionals.length === 0) return usage(io, 'missing the program or recording to show (see lwpkit view --help)');
   if (positionals.length > 1) return usage(io, `one program or recording only, got also '${positionals[1]}'`);
   const target = positionals[0]!;
@@ -71,6 +83,10 @@ export async function startView(args: readonly string[], io: Io): Promise<Served
       if (play) return usage(io, '--play needs a program, not a recording');
       if (rest.length > 1) return usage(io, `a recording takes no run options, got '${rest.find((a) => a !== target)}'`);
       json = readRecording(target);
+      js = await bundlePage({ mode: 'view' });
+    } else if (schedule !== undefined) {
+      if (play) return usage(io, '--schedule and --play do not go together');
+      json = await recordSchedule(rest, target, schedule, io);
       js = await bundlePage({ mode: 'view' });
     } else if (play) {
       const { path, name, ncpu } = await playTarget(rest, target);
@@ -154,6 +170,12 @@ async function playTarget(args: readonly string[], target: string): Promise<{ pa
       ncpu = Number(v);
     } else throw new ViewError(`--play takes only --ncpu, got '${a}'`);
   }
+  const { path, name } = await loadTarget(target);
+  return { path, name, ncpu };
+}
+
+/** A program argument (a path or example:NAME), loaded here so that a broken one is one line. */
+async function loadTarget(target: string): Promise<{ path: string; name: string; program: ProgramFn }> {
   let path: string;
   if (target.startsWith('example:')) {
     const ex = listExamples().find((e) => e.name === target.slice('example:'.length));
@@ -164,7 +186,6 @@ async function playTarget(args: readonly string[], target: string): Promise<{ pa
     if (!existsSync(path) || !statSync(path).isFile()) throw new ViewError(`${target}: no such file`);
     if (!['.ts', '.js', '.mjs', '.mts'].includes(extname(path))) throw new ViewError(`${target}: expected a .ts or .js module`);
   }
-  // Load it here first, so that a broken program is one line now, not a blank page.
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(path).href) as Record<string, unknown>;
@@ -175,5 +196,78 @@ async function playTarget(args: readonly string[], target: string): Promise<{ pa
   if (typeof fn !== 'function' || Object.prototype.toString.call(fn) !== '[object GeneratorFunction]') {
     throw new ViewError(`${target}: exports no generator function (default or main)`);
   }
-  return { path, name: basename(path).replace(/\.[^.]+$/, '').replace(/^cli-/, ''), ncpu };
+  return { path, name: basename(path).replace(/\.[^.]+$/, '').replace(/^cli-/, ''), program: fn as ProgramFn };
+}
+
+/** Replays a schedule's answers, then lets the seeded chooser go on; an answer that does not fit is an error. */
+class ScheduleChooser implements Chooser {
+  private i = 0;
+  private readonly rest: SeededChooser;
+  constructor(private readonly answers: readonly number[], seed: number) { this.rest = new SeededChooser(seed); }
+  choose(n: number, kind: ChoiceKind): number {
+    if (this.i >= this.answers.length) return this.rest.choose(n);
+    const c = this.answers[this.i++]!;
+    if (c >= n) throw new ViewError(`the schedule diverges at answer ${this.i - 1}: ${c} for a choice among ${n}`);
+    void kind;
+    return c;
+  }
+}
+
+/**
+ * The answers of a schedule file: `choices` (a recording, or a plain
+ * { choices, labels? }), or `schedule.choices`, or `decisions` when that is
+ * a list of numbers or of objects with a numeric `answer`.
+ */
+export function scheduleFrom(x: unknown): { choices: number[]; labels?: string[] } | null {
+  if (typeof x !== 'object' || x === null) return null;
+  const o = x as Record<string, unknown>;
+  const ints = (v: unknown): number[] | null => Array.isArray(v) && v.every((c) => Number.isInteger(c) && (c as number) >= 0) ? v as number[] : null;
+  const labels = (v: unknown): string[] | undefined => Array.isArray(v) && v.every((l) => typeof l === 'string') ? v as string[] : undefined;
+  const direct = ints(o.choices);
+  if (direct !== null) return { choices: direct, labels: labels(o.labels) };
+  if (typeof o.schedule === 'object' && o.schedule !== null) return scheduleFrom(o.schedule);
+  if (Array.isArray(o.decisions)) {
+    const d = o.decisions.map((v) => (typeof v === 'number' ? v : typeof v === 'object' && v !== null ? (v as { answer?: unknown }).answer : undefined));
+    const c = ints(d);
+    if (c !== null) return { choices: c, labels: o.decisions.map((v) => (typeof v === 'object' && v !== null && typeof (v as { label?: unknown }).label === 'string' ? (v as { label: string }).label : '')) };
+  }
+  return null;
+}
+
+/** Run the program under a schedule file's answers and record it, the schedule attached. */
+async function recordSchedule(args: readonly string[], target: string, file: string, io: Io): Promise<string> {
+  let ncpu = 4;
+  let seed = 1;
+  let personality = 'netbsd-6';
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === target) continue;
+    const v = args[++i] ?? '';
+    if (a === '--ncpu') {
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new ViewError(`--ncpu: expected 1..256, got '${v}'`);
+      ncpu = Number(v);
+    } else if (a === '--seed') {
+      if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new ViewError(`--seed: expected an integer, got '${v}'`);
+      seed = Number(v);
+    } else if (a === '--personality') {
+      if (PERSONALITIES[v] === undefined) throw new ViewError(`--personality: unknown personality '${v}'`);
+      personality = v;
+    } else throw new ViewError(`--schedule takes only --ncpu, --seed and --personality, got '${a}'`);
+  }
+  const path = resolve(file);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new ViewError(`--schedule: ${file}: no such file`);
+  let x: unknown;
+  try { x = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new ViewError(`--schedule: ${file}: not JSON: ${e instanceof Error ? e.message : String(e)}`); }
+  const sch = scheduleFrom(x);
+  if (sch === null) throw new ViewError(`--schedule: ${file}: no list of answers (choices, schedule.choices or decisions)`);
+  const { name, program } = await loadTarget(target);
+  const m = new Machine({ ncpu, seed, personality, chooser: new ScheduleChooser(sch.choices, seed), record: true });
+  const r = new Recorder(m);
+  m.spawn(program, { name });
+  const { rec, result } = r.run({ program: name, seed, personality });
+  const cause = result.panic?.cause;
+  if (cause instanceof ViewError) throw cause;
+  rec.schedule = { source: file, choices: sch.choices, ...(sch.labels ? { labels: sch.labels } : {}) };
+  io.out(`outcome: ${result.outcome} at tick ${result.ticks}${result.panic ? `: ${result.panic.message}` : ''}`);
+  return JSON.stringify(rec);
 }

@@ -219,6 +219,15 @@ export class RunIndex {
     return found === undefined ? { v: -1, w: '', edge } : { v: found.v, w: found.w, edge };
   }
 
+  /** The tick LWP `key` went to sleep, if it sleeps at cursor c (from its state row). */
+  sleepSince(key: string, c: number): number | undefined {
+    const i = this.byKey.get(key);
+    if (i === undefined) return undefined;
+    const segs = this.lwps[i]!.segs;
+    const s = segs[Math.min(RunIndex.firstAfter(segs, c, false), segs.length - 1)];
+    return s !== undefined && s.a <= c && STATES[s.v] === 'SLEEP' ? s.ta : undefined;
+  }
+
   /** First segment index of segs ending after x (by axis). */
   static firstAfter(segs: readonly Seg[], x: number, ticks: boolean): number {
     let lo = 0;
@@ -244,6 +253,61 @@ export class RunIndex {
     while (i > 0 && this.tickAt[i]! >= t) i--;
     return i;
   }
+}
+
+export interface ScheduleRow {
+  /** Index of the answer in the schedule. */
+  i: number;
+  answer: number;
+  label: string;
+  /** The CPU of the first event after the answer, -1 if none. */
+  cpu: number;
+  /** That event, as one line. */
+  text: string;
+  /** Cursor to jump to: after the first frame that counts this answer (-1: never reached). */
+  at: number;
+}
+
+/**
+ * The attached schedule as an interleaving table: for each answer, the
+ * first events after it (of the first frame whose choice count passes it),
+ * and on which CPU they happened.  A step that emits no events makes no
+ * frame, so the row shows the next step that did.
+ */
+export function scheduleRows(rec: Recording, fmt: (e: KEvent) => string): ScheduleRow[] {
+  const sch = rec.schedule;
+  if (sch === undefined) return [];
+  const fr = rec.frames;
+  const out: ScheduleRow[] = [];
+  let fi = 0;
+  sch.choices.forEach((answer, i) => {
+    while (fi < fr.length && (fr[fi]!.c ?? 0) <= i) fi++;
+    const label = sch.labels?.[i] ?? '';
+    if (fi >= fr.length || fi === 0) { out.push({ i, answer, label, cpu: -1, text: '', at: -1 }); return; }
+    const e = rec.events[fr[fi - 1]!.e];
+    out.push({ i, answer, label, cpu: e === undefined ? -1 : e.cpu, text: e === undefined ? '' : fmt(e), at: fr[fi]!.e });
+  });
+  return out;
+}
+
+/**
+ * NetBSD ps's lstate() letters (src/report/ps.ts) from a ps row: O R S I D
+ * T U Z, then K for LW_SYSTEM and '-' for LPR_DETACHED.  `slept`: ticks
+ * asleep, if known ('I' from MAXSLP_TICKS on).
+ */
+export function lstateOf(r: PsRow, slept: number | undefined, maxslp: number): string {
+  let s: string;
+  switch (r.stat) {
+    case 'STOP': s = 'T'; break;
+    case 'SLEEP': s = r.flags.includes('LW_SINTR') ? (slept !== undefined && slept >= maxslp ? 'I' : 'S') : 'D'; break;
+    case 'RUN': case 'IDL': s = 'R'; break;
+    case 'ONPROC': s = 'O'; break;
+    case 'ZOMB': s = 'Z'; break;
+    case 'SUSPENDED': s = 'U'; break;
+  }
+  if (r.flags.includes('LW_SYSTEM')) s += 'K';
+  if (r.flags.includes('LPR_DETACHED')) s += '-';
+  return s;
 }
 
 /** The 1.172 header's transition diagram: its edges, as from>to. */

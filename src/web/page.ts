@@ -20,7 +20,8 @@ import type { PsRow } from '../machine.ts';
 import { cycleLabel, formatWaitFor, type WaitForGraph } from '../report/waitfor.ts';
 import type { Recording } from '../trace/record.ts';
 import { checkRecording } from '../trace/record.ts';
-import { EDGES_1172, RunIndex, STATES, type LwpRow, type Seg } from './model.ts';
+import { EDGES_1172, RunIndex, STATES, lstateOf, scheduleRows, type LwpRow, type Seg } from './model.ts';
+import { MAXSLP_TICKS } from '../report/ps.ts';
 import { Game, type PlayState, type Scenario } from './play.ts';
 
 export interface PageConfig {
@@ -71,6 +72,7 @@ td, th { padding: 1px 6px; text-align: left; white-space: nowrap; }
 tr.sel { background: #fff3c4; }
 tr.cur { background: #fff3c4; font-weight: bold; }
 pre { margin: 0; font: 12px ui-monospace, monospace; white-space: pre-wrap; }
+#waitfor-text { white-space: pre; overflow-x: auto; }
 #log div { font: 12px ui-monospace, monospace; white-space: pre; }
 #log div.cur { background: #fff3c4; font-weight: bold; }
 .legend span { display: inline-block; padding: 0 6px; margin-right: 4px; color: #fff; border-radius: 3px; font-size: 11px; }
@@ -418,12 +420,15 @@ export class Page {
     const fi = this.idx.frameAt(c);
     const f = this.idx.frame(fi);
     const rows = this.idx.psAt(c);
-    const t = h('table', { id: 'ps-table' }, h('tr', {}, ...['PID', 'LID', 'STAT', 'CPU', 'PRI', 'WCHAN', 'LNAME', 'FLAGS'].map((x) => h('th', {}, x))));
+    const t = h('table', { id: 'ps-table' }, h('tr', {}, ...['PID', 'LID', 'STATE', 'STAT', 'CPU', 'PRI', 'WCHAN', 'LNAME', 'FLAGS'].map((x) => h('th', {}, x))));
     const selKey = this.idx.lwps[this.sel]?.key;
+    const now = f.t;
     for (const r of rows) {
       const key = `${r.pid}.${r.lid}`;
+      const since = this.idx.sleepSince(key, f.e);
+      const letters = lstateOf(r, since === undefined ? undefined : now - since, MAXSLP_TICKS);
       const tr = h('tr', { 'data-key': key, class: key === selKey ? 'sel' : '' },
-        ...[String(r.pid), String(r.lid), r.stat, String(r.cpu), String(r.pri), r.wchan || '-', r.name || '-', r.flags.join(' ')].map((x) => h('td', {}, x)));
+        ...[String(r.pid), String(r.lid), r.stat, letters, String(r.cpu), String(r.pri), r.wchan || '-', r.name || '-', r.flags.join(' ')].map((x) => h('td', {}, x)));
       tr.onclick = () => { const i = this.idx.byKey.get(key); if (i !== undefined) { this.sel = i; this.update(); } };
       t.append(tr);
     }
@@ -486,15 +491,17 @@ export class Page {
     const box = this.els.schedule!;
     box.parentElement!.style.display = sch === undefined ? 'none' : '';
     if (sch === undefined) return;
-    const frames = this.idx.rec.frames;
-    const t = h('table', { id: 'schedule-table' }, h('tr', {}, h('th', {}, '#'), h('th', {}, 'answer'), h('th', {}, 'step')));
-    sch.choices.forEach((ans, i) => {
-      const f = frames.find((fr) => (fr.c ?? 0) > i);
-      const tr = h('tr', {}, h('td', {}, String(i)), h('td', {}, String(ans)), h('td', {}, sch.labels?.[i] ?? (f ? `step ${f.s}` : '-')));
-      if (f !== undefined) tr.onclick = () => this.setCursor(f.e);
+    const ncpu = this.idx.ncpu;
+    const cols = Math.min(ncpu, 16);
+    const t = h('table', { id: 'schedule-table' }, h('tr', {}, h('th', {}, '#'), h('th', {}, 'answer'),
+      ...Array.from({ length: cols }, (_, c) => h('th', {}, `cpu${c}`)), h('th', {}, 'label')));
+    for (const r of scheduleRows(this.idx.rec, (e) => formatEvent(e).slice(9).trim())) {
+      const cells = Array.from({ length: cols }, (_, c) => h('td', {}, c === r.cpu ? r.text : ''));
+      const tr = h('tr', { class: r.at >= 0 && r.at === this.cursor ? 'cur' : '' }, h('td', {}, String(r.i)), h('td', {}, String(r.answer)), ...cells, h('td', {}, r.label));
+      if (r.at >= 0) tr.onclick = () => this.setCursor(r.at);
       t.append(tr);
-    });
-    box.replaceChildren(h('div', { class: 'muted' }, `from ${sch.source}`), t);
+    }
+    box.replaceChildren(h('div', { class: 'muted' }, `from ${sch.source}: one row per answer, the first events after it in the column of their CPU; click a row to go there`), t);
   }
 
   // --- play ------------------------------------------------------------------
