@@ -104,14 +104,19 @@ test('a game replays the answers of a seeded run to the same end, and undo goes 
 test('the ESRCH challenge is met by letting the victim exit first', () => {
   const g = new Game(CHALLENGES.find((c) => c.id === 'suspend-esrch')!);
   // Always prefer the CPU running the victim, else the first option.
+  const said = new Set<string>();
   for (let i = 0; i < 500 && g.state().options !== null; i++) {
     const o = g.state().options!;
+    for (const x of o) said.add(x.what);
     const v = o.findIndex((x) => x.what.startsWith('1.2'));
     g.choose(v >= 0 ? v : 0);
   }
   const st = g.state();
   assert.equal(st.options, null);
   assert.equal(st.won, true, st.rec.meta.outcome);
+  // The options say what the LWP on each CPU is in the middle of.
+  assert.ok([...said].some((w) => /^1\.3 suspender, in _lwp_suspend\(2\)$/.test(w)), [...said].join(' | '));
+  assert.ok([...said].some((w) => w === 'idle'));
 });
 
 test("STAT letters from a frame's rows and the rows' sleep times equal psLines with a RunObserver, 'I' included", () => {

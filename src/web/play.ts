@@ -18,6 +18,7 @@
  * whether the scenario's goal is met.
  */
 import type { Chooser } from '../engine/chooser.ts';
+import { formatEvent, type KEvent } from '../kern/events.ts';
 import { SeededChooser } from '../engine/chooser.ts';
 import type { Cpu } from '../engine/engine.ts';
 import { Machine, type RunResult } from '../machine.ts';
@@ -86,6 +87,17 @@ class AskChooser implements Chooser {
   }
 }
 
+/** What an LWP is doing, from its last system call events: "in _lwp_wait(2)", "in user code", or ''. */
+export function doing(ev: readonly KEvent[], pid: number, lid: number): string {
+  for (let i = ev.length - 1; i >= 0; i--) {
+    const e = ev[i]!;
+    if (e.pid !== pid || e.lid !== lid) continue;
+    if (e.type === 'sysret') return 'in user code';
+    if (e.type === 'syscall') return `in ${formatEvent(e).replace(/^.*? CALL /, '')}`;
+  }
+  return '';
+}
+
 /** The engine's ready CPUs, in the order its chooser indexes them. */
 function readyCpus(m: Machine): readonly Cpu[] {
   // Engine keeps this private; reading it is the only way to name the options.
@@ -117,7 +129,9 @@ export class Game {
       options = readyCpus(m).map((cpu, answer) => {
         const l = m.kernel.cpus[cpu.index]!.curlwp;
         const idle = l.proc.pid === 0 && l.lid <= sc.ncpu;
-        return { answer, cpu: cpu.index, what: idle ? 'idle' : `${l.proc.pid}.${l.lid}${l.name ? ` ${l.name}` : ''}` };
+        if (idle) return { answer, cpu: cpu.index, what: 'idle' };
+        const d = doing(ev, l.proc.pid, l.lid);
+        return { answer, cpu: cpu.index, what: `${l.proc.pid}.${l.lid}${l.name ? ` ${l.name}` : ''}${d ? `, ${d}` : ''}` };
       });
     }
     const waitFor = waitForGraph(m);
