@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Machine, type KEvent, type PsRow } from '../src/index.ts';
-import { Recorder, type Frame, type Recording } from '../src/trace/record.ts';
+import { Recorder, heldLocks, locksAtFrame, type Frame, type Recording } from '../src/trace/record.ts';
 import { formatWaitFor, waitForGraph } from '../src/report/waitfor.ts';
 import { psLines } from '../src/report/ps.ts';
 import { RunObserver } from '../src/report/observe.ts';
@@ -159,6 +159,15 @@ test('a recording: lanes and ps table at three cursors match m.ps(); stepping fo
   assert.equal(await cursorOf(p), 0);
   // The transition diagram follows the selected LWP.
   await p.evaluate((c) => (window as unknown as { lwpkit: { setCursor(c: number): void } }).lwpkit.setCursor(c), picks[1]!.e);
+  // Locks held: at a frame where some are, the table is the machine's own heldLocks.
+  const lf = rec.frames.findIndex((f, i) => idx.frameAt(f.e) === i && locksAtFrame(rec.frames, i).length > 0);
+  assert.ok(lf >= 0, 'some frame has a lock held');
+  await p.evaluate((c) => (window as unknown as { lwpkit: { setCursor(c: number): void } }).lwpkit.setCursor(c), rec.frames[lf]!.e);
+  const held = await p.$$eval('#locks-table tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  const lm = new Machine({ ncpu: 3, seed: 5 });
+  lm.spawn(workers, { name: 'workers' });
+  lm.run({ maxSteps: rec.frames[lf]!.s });
+  assert.deepEqual(held, heldLocks(lm).map((l) => [l.name, l.owner, l.spinners.map((c) => `cpu${c}`).join(' ') || '-']));
   const diag = await p.textContent('#diagram-lwp');
   const on = await p.getAttribute('#diagram-svg g.on', 'data-state');
   assert.ok(diag?.includes(on ?? '??'), `${diag} / ${on}`);
