@@ -43,7 +43,7 @@
  * have been built with { record: true } to fill `choices`, else it is [].
  */
 import type { KEvent } from '../kern/events.ts';
-import type { KMutex } from '../kern/kernel.ts';
+import type { KMutex } from '../kern/h/mutex.ts';
 import type { Machine, Outcome, PsRow, RunResult, BlockedLwp } from '../machine.ts';
 import { allLocks, ownerLabel } from '../report/common.ts';
 import { waitForGraph, type WaitForGraph } from '../report/waitfor.ts';
