@@ -563,7 +563,9 @@ export function faultPlace(error: unknown, cwd = process.cwd()): string {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line);
     if (m === null) continue;
     const file = m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]!;
-    if (own.some((d) => file.startsWith(d)) || file.includes(`${sep}node_modules${sep}`)) continue;
+    // lwpkit's own code and dependencies are not the program; its bundled examples are.
+    if (own.some((d) => file.startsWith(d))) continue;
+    if (file.includes(`${sep}node_modules${sep}`) && !file.startsWith(ROOT + sep)) continue;
     const rel = relative(cwd, file);
     return ` at ${rel.startsWith('..') ? file : rel}:${m[2]}:${m[3]}`;
   }
