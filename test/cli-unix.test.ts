@@ -152,7 +152,7 @@ test('lwpkit check type-checks a program against lwpkit\'s types', () => {
   assertUsage(lwpkit(['check', 'nope.ts']), /check: nope\.ts: no such file/);
 });
 
-test('one copy of lwpkit: instanceof SyscallError holds with no package.json and in a CommonJS folder', () => {
+test('one copy of lwpkit: instanceof SyscallError holds with no package.json, in a CommonJS folder, beside another lwpkit', () => {
   const prog = [
     "import { SyscallError, type Sys } from 'lwpkit';",
     "import { psTable } from 'lwpkit/report';",
@@ -167,7 +167,13 @@ test('one copy of lwpkit: instanceof SyscallError holds with no package.json and
   mkdirSync(cjs);
   writeFileSync(join(cjs, 'package.json'), JSON.stringify({ name: 'cjs-folder', type: 'commonjs' }));
   writeFileSync(join(cjs, 'prog.ts'), prog);
-  for (const dir of [bare, cjs]) {
+  // A folder with its own, different "lwpkit" in node_modules: the program still gets the CLI's.
+  const other = join(tmp, 'other');
+  mkdirSync(join(other, 'node_modules', 'lwpkit'), { recursive: true });
+  writeFileSync(join(other, 'node_modules', 'lwpkit', 'package.json'), JSON.stringify({ name: 'lwpkit', type: 'module', exports: { '.': './index.js', './report': './index.js' } }));
+  writeFileSync(join(other, 'node_modules', 'lwpkit', 'index.js'), 'export class SyscallError extends Error {}\nexport const psTable = null;\n');
+  writeFileSync(join(other, 'prog.ts'), prog);
+  for (const dir of [bare, cjs, other]) {
     const r = lwpkit(['run', 'prog.ts'], dir);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /process 1 \(prog\): exit status 7/, dir);

@@ -267,7 +267,7 @@ export function listExamples(dir = EXAMPLES_DIR): Example[] {
     if (!/export\s+(default\s+)?(async\s+)?function\s*\*?\s*main\b|export\s+(const|let)\s+main\b|export\s+default\b|export\s*\{[^}]*\bmain\b/.test(text)) continue;
     out.push({ name: f.replace(/\.ts$/, '').replace(/^cli-/, ''), path, summary: headerSummary(text) });
   }
-  return out;
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The first sentence of a file's leading comment (up to a line ending in '.'), as one line. */
