@@ -105,6 +105,13 @@ test('npx lwpkit: --version, and the bundled examples run from the package', () 
   assert.match(e.out, /threw Error: oops at node_modules\/lwpkit\/examples\/cli-exits\.ts:\d+:\d+\)/);
 });
 
+test('npx lwpkit check without a TypeScript compiler in reach says so: exit 69, one line', () => {
+  writeFileSync(join(consumer, 'prog.ts'), "import type { Sys } from 'lwpkit';\nexport function* main(sys: Sys) { yield* sys.compute(1); }\n");
+  const r = sh('npx', ['--no-install', 'lwpkit', 'check', 'prog.ts'], consumer);
+  assert.equal(r.code, 69, r.out + r.err);
+  assert.equal(r.err, 'lwpkit: check: no TypeScript compiler found; install one: npm install -D typescript\n');
+});
+
 test('a program in a folder without package.json gets the CLI\'s own lwpkit: instanceof SyscallError holds', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lwpkit-nopkg-'));
   assert.deepEqual(readdirSync(dir), []);
