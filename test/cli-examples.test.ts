@@ -25,7 +25,15 @@ async function run(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s) };
-  const code = await main(args, io);
+  // Some examples narrate with console.log; keep it out of the test report.
+  const log = console.log;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  let code: number;
+  try {
+    code = await main(args, io);
+  } finally {
+    console.log = log;
+  }
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

@@ -121,8 +121,8 @@ const MAX_STEPS = 10_000_000;
 /** Steps per slice when progress is shown. */
 const SLICE_STEPS = 50_000;
 
-/** A usage error: reported as one line, exit 64. */
-class UsageError extends Error {}
+/** A usage error: reported as one line, exit 64.  Commands in other modules throw it too. */
+export class UsageError extends Error {}
 
 const RUN_OPTIONS = `  --ncpu N          number of CPUs, 1..256 (default 4)
   --seed S          seed of the scheduler's choices, any safe integer (default 1)
@@ -188,8 +188,8 @@ tsx strips the types without checking them.  The program's imports of
 exit status: 0 no errors, 1 type errors (tsc's messages on stdout),
 64 usage error, 69 no TypeScript compiler found (npm install -D typescript)`;
 
-/** A command: its name, its line in the main help, and what runs it. */
-interface Command {
+/** A command: its name, its line in the main help, and what runs it (it answers --help itself). */
+export interface Command {
   name: string;
   summary: string;
   run(args: readonly string[], io: Io, hooks: Hooks): number | Promise<number>;
