@@ -37,8 +37,9 @@ export default async function* reporter(source) {
       cur ??= { file, tests: 0, failed: 0, ms: 0 };
       if (d.nesting === 0) cur.ms += d.details?.duration_ms ?? 0;
       cur.tests++;
+      if (type === 'test:fail') cur.failed++;   // counted as node counts them
+      // A test that failed only through its subtests has nothing of its own to show.
       if (type === 'test:fail' && d.details?.error?.failureType !== 'subtestsFailed') {
-        cur.failed++;
         failures.push({ file, path: [...open.slice(0, d.nesting), d.name].join(' > '), error: d.details?.error });
       }
     } else if (type === 'test:diagnostic') {
