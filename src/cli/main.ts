@@ -5,24 +5,43 @@
  *              [--personality netbsd-6|netbsd-4] [--trace out.json]
  *              [--ftrace out.txt] [--ktrace out.txt] [--ps] [--top] [--quiet]
  *   lwpkit sysctl [name | name=value ...] [run options] [program]
+ *   lwpkit check <program.ts>
  *   lwpkit examples
- *   lwpkit [command] --help
+ *   lwpkit help [command] | lwpkit [command] --help | lwpkit --version
  *
  * Contract:
  *  - main(argv, io) never throws and returns the exit status: for a run, 0
- *    idle, 1 deadlock, 2 panic, 3 limit; 64 (EX_USAGE) for a usage error,
+ *    idle, 1 deadlock, 2 panic, 3 limit, 4 idle but a process faulted (a
+ *    program threw: killed by SIGSEGV); 64 (EX_USAGE) for a usage error,
  *    a program that cannot be loaded, an output file that cannot be
  *    written, or a sysctl name or value the machine refuses.  A usage error
- *    is ONE line on stderr, "lwpkit: <what>", no stack trace.
+ *    is ONE line on stderr, "lwpkit: <what>", no stack trace.  `check`
+ *    exits 0 when the program type-checks, 1 when it does not, 69
+ *    (EX_UNAVAILABLE) when no TypeScript compiler can be found.
+ *  - Commands are the entries of COMMANDS: a name, a line of main help and
+ *    a function (args, io, hooks) => exit status.  `lwpkit help NAME` is
+ *    `lwpkit NAME --help`.
+ *  - Numbers (options and sysctl values) are decimal integers: an optional
+ *    sign, digits, optionally `_` between digits and an exponent (1e12,
+ *    -5, 1_000_000); anything that is not a whole number is refused, and a
+ *    whole number outside an option's range gets "N is out of range
+ *    (MIN..MAX)".  A negative value may follow its option as its own
+ *    argument (--seed -1).
  *  - A program module's default export, or else its export `main`, must be
  *    a generator function; it is spawned as process 1 under the module's
  *    base name, and the machine runs until it stops.
+ *  - Output files (--trace, --ftrace, --ktrace) are opened before the run:
+ *    one that cannot be written is a usage error and nothing runs.  Once a
+ *    run has happened its outcome line is always printed, first.
  *  - stdout of a run (without --quiet): the outcome; each process's exit
- *    status; the run's ticks/steps and the switches per CPU; on a deadlock
+ *    status (for a fault: the LWP, what it threw and the file:line of the
+ *    throw); the run's ticks/steps and the switches per CPU; on a deadlock
  *    the wait-for graph (report/waitfor.ts); on a panic the panic report
  *    (report/panic.ts, which holds the ps table at the panic); then the
  *    ps -s table with --ps and the top -H view with --top.  With --quiet
  *    only the outcome line.
+ *  - A closed stdout (EPIPE: `lwpkit sysctl | head`) stops the output
+ *    quietly; the exit status is the command's own.
  *  - sysctl: one design, `lwpkit sysctl [settings] [program]`.  Without a
  *    program it lists the nodes of a fresh machine (all, or those named),
  *    as "name = value  description"; a name=value is checked against a
@@ -37,12 +56,16 @@
  *    which gives the same run as one call (Machine.run can be resumed).
  *  - Examples are examples/*.ts whose text exports a `main` (demo.ts and
  *    show.ts, the helpers, are skipped); they are found by reading the
- *    files, never by importing them.
+ *    files, never by importing them.  An example's description is the
+ *    first sentence of its header comment, as one line.
  *  - hooks.machine, for tests only, sees each Machine before the settings
  *    are applied and the program spawned.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Machine, PERSONALITIES, SyscallError, type KEvent, type ProgramFn, type RunResult } from '../index.ts';
@@ -69,15 +92,30 @@ export interface Hooks {
   machine?: (m: Machine) => void;
 }
 
+/** stdout and stderr; a closed stdout (EPIPE) silences the rest of the output. */
+let stdoutClosed = false;
+let epipeWatched = false;
 const stdio: Io = {
-  out: (s) => process.stdout.write(s + '\n'),
+  out: (s) => {
+    if (!epipeWatched) {
+      epipeWatched = true;
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE') throw e;
+        stdoutClosed = true;
+      });
+    }
+    if (!stdoutClosed) process.stdout.write(s + '\n');
+  },
   err: (s) => process.stderr.write(s + '\n'),
 };
 
-export const EXIT = { idle: 0, deadlock: 1, panic: 2, limit: 3, usage: 64 } as const;
+export const EXIT = { idle: 0, deadlock: 1, panic: 2, limit: 3, fault: 4, usage: 64, unavailable: 69 } as const;
+
+/** The package root (../../ from src/cli or dist/cli). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The examples directory: ../../examples from this file. */
-export const EXAMPLES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples');
+export const EXAMPLES_DIR = join(ROOT, 'examples');
 const HELPERS = new Set(['demo.ts', 'show.ts']);
 
 /** Machine.run's own default step limit: slicing must not change it. */
@@ -85,22 +123,12 @@ const MAX_STEPS = 10_000_000;
 /** Steps per slice when progress is shown. */
 const SLICE_STEPS = 50_000;
 
-/** A usage error: reported as one line, exit 64. */
-class UsageError extends Error {}
-
-const MAIN_HELP = `usage: lwpkit <command> [options]
-
-commands:
-  run <program>   run a program on the model machine
-  sysctl          list the machine's sysctl nodes, or set them for a run
-  examples        list the example programs
-  view <program|recording.json>   show a run in the browser, or be the scheduler (--play)
-
-lwpkit <command> --help shows a command's options.`;
+/** A usage error: reported as one line, exit 64.  Commands in other modules throw it too. */
+export class UsageError extends Error {}
 
 const RUN_OPTIONS = `  --ncpu N          number of CPUs, 1..256 (default 4)
-  --seed S          seed of the scheduler's choices, an integer (default 1)
-  --ticks T         stop after T ticks of virtual time, 1..1e12 (default 1000000)
+  --seed S          seed of the scheduler's choices, any safe integer (default 1)
+  --ticks T         stop after T ticks of virtual time, 1..1e12 (default 1e6)
   --personality P   kernel personality: ${Object.keys(PERSONALITIES).join(' | ')} (default netbsd-6)
   --trace FILE      write a Chrome trace (Perfetto, chrome://tracing)
   --ftrace FILE     write a Linux ftrace text trace
@@ -121,7 +149,12 @@ terminal, long runs show their progress on stderr.
 options:
 ${RUN_OPTIONS}
 
-exit status: 0 idle, 1 deadlock, 2 panic, 3 limit, 64 usage error`;
+numbers: decimal integers, with an optional sign, \`_\` between digits and
+an exponent: 1e12, 1_000_000, -5.  A negative value may be its own
+argument: --seed -1.
+
+exit status: 0 idle, 1 deadlock, 2 panic, 3 tick limit, 4 idle but a
+process faulted (a program threw), 64 usage error`;
 
 const SYSCTL_HELP = `usage: lwpkit sysctl [name | name=value ...] [options] [program]
 
@@ -148,19 +181,71 @@ const EXAMPLES_HELP = `usage: lwpkit examples
 
 Lists the example programs, to run with: lwpkit run example:NAME`;
 
+const CHECK_HELP = `usage: lwpkit check <program.ts>
+
+Type-checks a program against lwpkit's types, as \`lwpkit run\` does not:
+tsx strips the types without checking them.  The program's imports of
+'lwpkit' and 'lwpkit/...' are this lwpkit's.  Runs the TypeScript compiler
+(tsc) of the program's project, else lwpkit's own, strict, without emitting.
+
+exit status: 0 no errors, 1 type errors (tsc's messages on stdout),
+64 usage error, 69 no TypeScript compiler found (npm install -D typescript)`;
+
+/** A command: its name, its line in the main help, and what runs it (it answers --help itself). */
+export interface Command {
+  name: string;
+  summary: string;
+  run(args: readonly string[], io: Io, hooks: Hooks): number | Promise<number>;
+}
+
+/** The commands.  A new one is one entry here (plus its module). */
+const COMMANDS: Command[] = [
+  { name: 'run', summary: 'run <program>     run a program on the model machine', run },
+  { name: 'sysctl', summary: 'sysctl            list the machine\'s sysctl nodes, or set them for a run', run: sysctl },
+  { name: 'check', summary: 'check <program>   type-check a program against lwpkit\'s types', run: check },
+  { name: 'examples', summary: 'examples          list the example programs', run: examples },
+  { name: 'view', summary: 'view <program|recording.json>  show a run in the browser, or be the scheduler (--play)', run: (args, io) => view(args, io) },
+  { name: 'help', summary: 'help [command]    this help, or a command\'s', run: help },
+];
+
+function mainHelp(): string {
+  return `usage: lwpkit <command> [options]
+
+commands:
+${COMMANDS.map((c) => `  ${c.summary}`).join('\n')}
+
+lwpkit <command> --help (or lwpkit help <command>) shows a command's options;
+lwpkit --version its version.`;
+}
+
+function commandNames(): string {
+  return COMMANDS.map((c) => c.name).join(', ');
+}
+
+/** This package's version, from its package.json. */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function help(args: readonly string[], io: Io, hooks: Hooks): number | Promise<number> {
+  const [name, ...more] = args;
+  if (name === undefined || name === '-h' || name === '--help') { io.out(mainHelp()); return 0; }
+  if (more.length > 0) throw new UsageError(`help takes one command, got also '${more[0]}'`);
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (cmd === undefined) throw new UsageError(`help: unknown command '${name}' (commands: ${commandNames()})`);
+  if (cmd.name === 'help') { io.out(mainHelp()); return 0; }
+  return cmd.run(['--help'], io, hooks);
+}
+
 export async function main(argv: readonly string[], io: Io = stdio, hooks: Hooks = {}): Promise<number> {
   try {
-    const [cmd, ...rest] = argv;
-    if (cmd === undefined) throw new UsageError('missing command: run, sysctl or examples (see lwpkit --help)');
-    if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
-      io.out(MAIN_HELP);
-      return 0;
-    }
-    if (cmd === 'run') return await run(rest, io, hooks);
-    if (cmd === 'sysctl') return await sysctl(rest, io, hooks);
-    if (cmd === 'examples') return examples(rest, io);
-    if (cmd === 'view') return await view(rest, io);
-    throw new UsageError(`unknown command '${cmd}' (commands: run, sysctl, examples; see lwpkit --help)`);
+    const [name, ...rest] = argv;
+    if (name === undefined) throw new UsageError(`missing command: ${commandNames()} (see lwpkit --help)`);
+    if (name === '-h' || name === '--help') { io.out(mainHelp()); return 0; }
+    if (name === '-V' || name === '--version') { io.out(`lwpkit ${version()}`); return 0; }
+    const cmd = COMMANDS.find((c) => c.name === name);
+    if (cmd === undefined) throw new UsageError(`unknown command '${name}' (commands: ${commandNames()}; see lwpkit --help)`);
+    return await cmd.run(rest, io, hooks);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`lwpkit: ${e.message}`);
@@ -184,10 +269,24 @@ export function listExamples(dir = EXAMPLES_DIR): Example[] {
     const path = join(dir, f);
     const text = readFileSync(path, 'utf8');
     if (!/export\s+(default\s+)?(async\s+)?function\s*\*?\s*main\b|export\s+(const|let)\s+main\b|export\s+default\b|export\s*\{[^}]*\bmain\b/.test(text)) continue;
-    const header = /\/\*+\s*\n?\s*\*?\s*(.+)/.exec(text);
-    out.push({ name: f.replace(/\.ts$/, '').replace(/^cli-/, ''), path, summary: header ? header[1]!.replace(/\*\/\s*$/, '').trim() : '' });
+    out.push({ name: f.replace(/\.ts$/, '').replace(/^cli-/, ''), path, summary: headerSummary(text) });
   }
-  return out;
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The first sentence of a file's leading comment (up to a line ending in '.'), as one line. */
+function headerSummary(text: string): string {
+  const m = /^\s*\/\*+([\s\S]*?)\*\//.exec(text);
+  if (m === null) return '';
+  const lines = m[1]!.split('\n').map((l) => l.replace(/^\s*\*?\s?/, '').trim());
+  const para: string[] = [];
+  for (const l of lines) {
+    if (l === '') { if (para.length > 0) break; continue; }
+    if (/^Run with:/.test(l)) break;
+    para.push(l);
+    if (l.endsWith('.')) break;   // the first sentence that ends a line
+  }
+  return para.join(' ');
 }
 
 function examples(args: readonly string[], io: Io): number {
@@ -215,12 +314,42 @@ interface RunArgs {
   quiet: boolean;
 }
 
+/** A number as the CLI reads them (see the contract): an integer, or null. */
+export function parseInteger(text: string): number | null {
+  const t = text.trim();
+  if (!/^[+-]?\d+(_\d+)*(\.\d+)?([eE][+-]?\d+)?$/.test(t)) return null;
+  const n = Number(t.replace(/_/g, ''));
+  return Number.isInteger(n) ? n : null;
+}
+
+/** 1000000 -> 1e6 in messages, as the help writes big bounds. */
+function showBound(n: number): string {
+  return Math.abs(n) >= 1e6 && n % 10 ** Math.floor(Math.log10(Math.abs(n))) === 0 ? n.toExponential().replace('+', '') : String(n);
+}
+
 function intOption(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
-  if (!/^-?\d+$/.test(v.trim())) throw new UsageError(`--${name}: expected an integer, got '${v}'`);
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name}: ${v} is out of range (${min}..${max})`);
+  const n = parseInteger(v);
+  if (n === null) throw new UsageError(`--${name}: expected an integer, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = min === Number.MIN_SAFE_INTEGER ? 'a safe integer' : `${showBound(min)}..${showBound(max)}`;
+    throw new UsageError(`--${name}: ${v} is out of range (${range})`);
+  }
   return n;
+}
+
+const VALUE_OPTIONS = new Set(['--ncpu', '--seed', '--ticks', '--personality', '--trace', '--ftrace', '--ktrace', '--record']);
+
+/** `--seed -1` as `--seed=-1`: parseArgs would take -1 for an option. */
+function joinNegativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (VALUE_OPTIONS.has(a) && next !== undefined && /^-[\d.]/.test(next)) { out.push(`${a}=${next}`); i++; }
+    else out.push(a);
+  }
+  return out;
 }
 
 /** Parse the run options; positionals come back untouched.  'help' for -h. */
@@ -228,7 +357,7 @@ function parseOptions(cmd: string, args: readonly string[]): { opts: RunArgs; po
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...args],
+      args: joinNegativeValues(args),
       allowPositionals: true,
       strict: true,
       options: {
@@ -262,6 +391,7 @@ function parseOptions(cmd: string, args: readonly string[]): { opts: RunArgs; po
     if (f === '') throw new UsageError(`--${k}: empty file name`);
     const dir = dirname(resolve(f));
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${k}: cannot write ${f}: directory ${dir} does not exist`);
+    if (existsSync(f) && statSync(f).isDirectory()) throw new UsageError(`--${k}: cannot write ${f}: it is a directory`);
     opts[k] = f;
   }
   return { opts, positionals: parsed.positionals };
@@ -347,6 +477,7 @@ async function execute(cmd: string, arg: string, a: RunArgs, settings: readonly 
 
   const m = newMachine(a, hooks);
   for (const s of settings) applySetting(m, s);
+  const outputs = openOutputs(a);
   const events: KEvent[] = [];
   if (a.trace !== undefined || a.ftrace !== undefined || a.ktrace !== undefined) m.on((e) => events.push(e));
   const observer = a.ps || a.top ? new RunObserver(m) : undefined;
@@ -368,24 +499,12 @@ async function execute(cmd: string, arg: string, a: RunArgs, settings: readonly 
   if (r.outcome === 'deadlock') graph = waitForGraph(m);
   else if (panic?.waitFor !== undefined) graph = panic.waitFor;
 
-  const names = namesFromMachine(m);
-  const write = (opt: string, file: string, text: string) => {
-    try {
-      writeFileSync(file, text);
-    } catch (e) {
-      throw new UsageError(`--${opt}: cannot write ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    }
-  };
-  if (a.trace !== undefined) write('trace', a.trace, JSON.stringify(toChromeTrace(events, { endTicks: r.ticks, deadlock: r.blocked, ncpu: a.ncpu, names, waitFor: graph })));
-  if (a.ftrace !== undefined) write('ftrace', a.ftrace, toFtrace(events, { ncpu: a.ncpu, names }));
-  if (recording !== undefined) write('record', a.record!, JSON.stringify(recording));
-  if (a.ktrace !== undefined) write('ktrace', a.ktrace, toKtrace(events, { ncpu: a.ncpu, names }));
-
   io.out(`outcome: ${r.outcome} at tick ${r.ticks}${r.panic ? `: ${r.panic.message}` : ''}`);
+  const faulted = [...m.kernel.procs.values()].filter((p) => p.fault !== null);
   if (!a.quiet) {
     for (const p of m.procs()) {
       const how = p.exitStatus !== null ? `exit status ${p.exitStatus}`
-        : p.signal !== null ? `killed by signal ${p.signal}${p.core ? ' (core dumped)' : ''}${p.fault ? ` (${p.fault})` : ''}`
+        : p.signal !== null ? `killed by signal ${p.signal}${p.core ? ' (core dumped)' : ''}${p.fault ? ` (${p.fault}${faultPlace(m.kernel.procs.get(p.pid)?.faultError)})` : ''}`
         : `still ${p.stat}`;
       io.out(`process ${p.pid} (${p.name}): ${how}`);
     }
@@ -408,7 +527,59 @@ async function execute(cmd: string, arg: string, a: RunArgs, settings: readonly 
       io.out(formatTop(topReport(m, { observer })));
     }
   }
-  return { code: EXIT[r.outcome], m };
+
+  const names = namesFromMachine(m);
+  for (const o of outputs) {
+    const text = o.opt === 'trace' ? JSON.stringify(toChromeTrace(events, { endTicks: r.ticks, deadlock: r.blocked, ncpu: a.ncpu, names, waitFor: graph }))
+      : o.opt === 'ftrace' ? toFtrace(events, { ncpu: a.ncpu, names })
+      : o.opt === 'record' ? JSON.stringify(recording)
+      : toKtrace(events, { ncpu: a.ncpu, names });
+    try {
+      writeSync(o.fd, text);
+    } catch (e) {
+      throw new UsageError(`--${o.opt}: cannot write ${o.file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    } finally {
+      closeSync(o.fd);
+    }
+  }
+  const code = r.outcome === 'idle' && faulted.length > 0 ? EXIT.fault : EXIT[r.outcome];
+  return { code, m };
+}
+
+interface Output { opt: 'trace' | 'ftrace' | 'ktrace' | 'record'; file: string; fd: number }
+
+/** Open every output file before the run, so that a bad path fails before it. */
+function openOutputs(a: RunArgs): Output[] {
+  const out: Output[] = [];
+  for (const opt of ['trace', 'ftrace', 'ktrace', 'record'] as const) {
+    const file = a[opt];
+    if (file === undefined) continue;
+    try {
+      out.push({ opt, file, fd: openSync(file, 'w') });
+    } catch (e) {
+      for (const o of out) closeSync(o.fd);
+      const why = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+      throw new UsageError(`--${opt}: cannot write ${file}: ${why}`);
+    }
+  }
+  return out;
+}
+
+/** Where a thrown error was thrown: " at file:line:col" of the first frame outside lwpkit. */
+export function faultPlace(error: unknown, cwd = process.cwd()): string {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return '';
+  const own = [join(ROOT, 'src') + sep, join(ROOT, 'dist') + sep];
+  for (const line of error.stack.split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (m === null) continue;
+    const file = m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]!;
+    // lwpkit's own code and dependencies are not the program; its bundled examples are.
+    if (own.some((d) => file.startsWith(d))) continue;
+    if (file.includes(`${sep}node_modules${sep}`) && !file.startsWith(ROOT + sep)) continue;
+    const rel = relative(cwd, file);
+    return ` at ${rel.startsWith('..') ? file : rel}:${m[2]}:${m[3]}`;
+  }
+  return '';
 }
 
 /** LWPs alive (not zombies) in user processes. */
@@ -438,6 +609,82 @@ async function runWithProgress(m: Machine, maxTicks: number): Promise<RunResult>
   }
 }
 
+// --- check -------------------------------------------------------------------
+
+/** The tsc of the program's project, else lwpkit's own; null when neither has one. */
+function findTsc(program: string): string | null {
+  for (const from of [program, join(ROOT, 'package.json')]) {
+    try {
+      const pkgJson = createRequire(from).resolve('typescript/package.json');
+      const bin = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { bin?: { tsc?: string } }).bin?.tsc;
+      if (bin !== undefined) return join(dirname(pkgJson), bin);
+    } catch { /* not there: try the next */ }
+  }
+  return null;
+}
+
+/** node_modules/@types folders a program's check can use: its own project's, then lwpkit's. */
+function typeRoots(program: string): string[] {
+  const dirs: string[] = [];
+  for (let d = dirname(program); ; d = dirname(d)) {
+    dirs.push(join(d, 'node_modules', '@types'));
+    if (dirname(d) === d) break;
+  }
+  dirs.push(join(ROOT, 'node_modules', '@types'), join(ROOT, '..', '@types'));
+  return [...new Set(dirs)].filter((d) => existsSync(d));
+}
+
+/** paths for tsc: each `exports` subpath of lwpkit to its types (src/*.ts in a checkout). */
+function lwpkitPaths(): Record<string, string[]> {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | { types?: string }> };
+  const fromSource = import.meta.url.endsWith('.ts');
+  const paths: Record<string, string[]> = {};
+  for (const [sub, entry] of Object.entries(pkg.exports)) {
+    if (typeof entry === 'string' || entry.types === undefined) continue;
+    const types = fromSource ? entry.types.replace(/^\.\/dist\//, './src/').replace(/\.d\.ts$/, '.ts') : entry.types;
+    paths[sub === '.' ? 'lwpkit' : `lwpkit/${sub.slice(2)}`] = [join(ROOT, types)];
+  }
+  return paths;
+}
+
+function check(args: readonly string[], io: Io): number {
+  if (args.includes('-h') || args.includes('--help')) { io.out(CHECK_HELP); return 0; }
+  if (args.length === 0) throw new UsageError('check: missing the program to check (see lwpkit check --help)');
+  if (args.length > 1) throw new UsageError(`check: one program only, got also '${args[1]}'`);
+  const path = programPath('check', args[0]!);
+  if (!/\.m?ts$/.test(path)) throw new UsageError(`check: ${args[0]}: expected a .ts or .mts program`);
+  const tsc = findTsc(path);
+  if (tsc === null) {
+    io.err('lwpkit: check: no TypeScript compiler found; install one: npm install -D typescript');
+    return EXIT.unavailable;
+  }
+  const roots = typeRoots(path);
+  const withNode = roots.some((d) => existsSync(join(d, 'node')));
+  const dir = mkdtempSync(join(tmpdir(), 'lwpkit-check-'));
+  try {
+    const config = {
+      compilerOptions: {
+        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
+        allowImportingTsExtensions: true, skipLibCheck: true, lib: withNode ? ['ES2022'] : ['ES2022', 'DOM'],
+        typeRoots: roots, types: withNode ? ['node'] : [], paths: lwpkitPaths(),
+      },
+      files: [path],
+    };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config, null, 2));
+    const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { encoding: 'utf8' });
+    if (r.error !== undefined) throw new UsageError(`check: cannot run ${tsc}: ${r.error.message}`);
+    const text = (r.stdout + r.stderr).trimEnd();
+    if (r.status === 0) {
+      io.out(`${args[0]}: no type errors`);
+      return 0;
+    }
+    if (text !== '') io.out(text.split(/\r?\n/).map((l) => l.replace(path, args[0]!)).join('\n'));
+    return 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // --- sysctl ------------------------------------------------------------------
 
 /** Is this positional the program rather than a sysctl name? */
@@ -456,9 +703,9 @@ function splitSetting(arg: string): { name: string; text?: string } {
 }
 
 function parseValue(name: string, text: string): number {
-  const t = text.trim();
-  if (!/^-?\d+$/.test(t) || !Number.isSafeInteger(Number(t))) throw new UsageError(`sysctl: ${name}: expected an integer value, got '${text}'`);
-  return Number(t);
+  const n = parseInteger(text);
+  if (n === null || !Number.isSafeInteger(n)) throw new UsageError(`sysctl: ${name}: expected an integer value, got '${text}'`);
+  return n;
 }
 
 function formatNodes(nodes: readonly { name: string; value: number; description: string; writable: boolean }[]): string[] {

@@ -137,7 +137,10 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   const reason = `lwp ${l.lid} threw ${describeError(error)}`;
   if (k.tracing) k.emit({ type: 'proc', what: 'fault', detail: reason, ...k.ev(l) });
   yield* mutexEnter(k, p.lock);
-  if (p.fault === null && (p.sflag & PS_WEXIT) === 0) p.fault = reason;
+  if (p.fault === null && (p.sflag & PS_WEXIT) === 0) {
+    p.fault = reason;
+    p.faultError = error;
+  }
   return yield* coredump(l, SIGSEGV);
 }
 

@@ -14,11 +14,15 @@
  *    anywhere else.
  */
 import { createServer, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const WEB_DIR = dirname(fileURLToPath(import.meta.url));
+// The page is bundled from its TypeScript sources, which the package ships under src/web
+// (compiled, this file runs from dist/web).
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WEB_DIR = existsSync(join(HERE, 'page.ts')) ? HERE : resolve(HERE, '../../src/web');
 const SRC_DIR = resolve(WEB_DIR, '..');
 
 export interface BundleOptions {

@@ -31,6 +31,8 @@ export class Proc {
   xstat = 0;
   termsig = 0;
   fault: string | null = null;
+  /** What the faulting LWP threw, for the CLI to say where (its stack). */
+  faultError: unknown = undefined;
   /** Run time and switch counts folded in from freed LWPs. */
   rtime = 0;
   nvcsw = 0;
