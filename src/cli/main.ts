@@ -56,6 +56,7 @@ import { formatTop, topReport } from '../report/top.ts';
 import { formatWaitFor, waitForGraph, type WaitForGraph } from '../report/waitfor.ts';
 import { formatPanic, panicReport } from '../report/panic.ts';
 import { startProgress } from './progress.ts';
+import { exploreCommand, replayCommand } from './explore.ts';
 
 export interface Io {
   out(s: string): void;
@@ -92,6 +93,8 @@ commands:
   run <program>   run a program on the model machine
   sysctl          list the machine's sysctl nodes, or set them for a run
   examples        list the example programs
+  explore <prog>  search schedules for one that fails, shrink it, show it
+  replay <prog> <fail.json>  rerun a schedule with traces
 
 lwpkit <command> --help shows a command's options.`;
 
@@ -155,6 +158,8 @@ export async function main(argv: readonly string[], io: Io = stdio, hooks: Hooks
     if (cmd === 'run') return await run(rest, io, hooks);
     if (cmd === 'sysctl') return await sysctl(rest, io, hooks);
     if (cmd === 'examples') return examples(rest, io);
+    if (cmd === 'explore') return await exploreCommand(rest, io);
+    if (cmd === 'replay') return await replayCommand(rest, io);
     throw new UsageError(`unknown command '${cmd}' (commands: run, sysctl, examples; see lwpkit --help)`);
   } catch (e) {
     if (e instanceof UsageError) {
