@@ -16,6 +16,9 @@
  * exhausted dfs); exit 0.  replay: reruns the schedule, prints the
  * outcome, the table, and writes the traces asked for; exit 1 when the
  * failure reproduces, 0 when the run passes, 2 when the replay diverges.
+ * A lock-order reversal (a cycle in the order graph of the kernel locks
+ * taken over all the runs) is printed with its two acquisition paths and
+ * makes the exit status 1 even when no run failed.
  * Usage errors: one line, exit 64.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -25,7 +28,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { explore, replay, STRATEGIES, type ExploreReport, type StrategyName } from '../explore/explore.ts';
 import { exploreParallel } from '../explore/workers.ts';
 import { labelSchedule, interleavingTable } from '../explore/labels.ts';
-import { ReplayDivergence, type Scenario, type ScenarioFn } from '../explore/run.ts';
+import { formatReversal } from '../explore/lockorder.ts';
+import { ReplayDivergence, scenarioOf, type ScenarioFn } from '../explore/run.ts';
 import { parseSchedule, type Schedule } from '../explore/schedule.ts';
 import { toChromeTrace } from '../trace/chrome.ts';
 import { namesFromMachine } from '../trace/common.ts';
@@ -57,7 +61,7 @@ options:
   --ncpu N       CPUs (default: the scenario's, else 2)
   -h, --help     this help
 
-exit status: 0 no failure, 1 a failure found, 64 usage error`;
+exit status: 0 no failure, 1 a failure or a lock-order reversal found, 64 usage error`;
 
 export const REPLAY_HELP = `usage: lwpkit replay <program.ts> <fail.json> [options]
 
@@ -106,15 +110,6 @@ export async function loadScenario(cmd: string, arg: string, ncpu?: number): Pro
   return { scenario, path };
 }
 
-/** The scenario a module describes: its `scenario` export, else its program (default or main) with its `check`. */
-export function scenarioOf(mod: Record<string, unknown>): ScenarioFn | null {
-  if (typeof mod.scenario === 'function') return mod.scenario as ScenarioFn;
-  const main = typeof mod.default === 'function' ? mod.default : mod.main;
-  if (typeof main !== 'function' || Object.prototype.toString.call(main) !== '[object GeneratorFunction]') return null;
-  const check = typeof mod.check === 'function' ? (mod.check as Scenario['check']) : undefined;
-  return () => ({ ncpu: 2, main: main as Scenario['main'], check });
-}
-
 export async function exploreCommand(args: readonly string[], io: Io): Promise<number> {
   return guard(io, async () => {
     const p = parse(args, {
@@ -144,11 +139,12 @@ export async function exploreCommand(args: readonly string[], io: Io): Promise<n
       ? await exploreParallel(path, { ...opts, ncpu, onProgress })
       : explore(scenario, { ...opts, onProgress });
     if (tty) process.stderr.write('\r\x1b[K');
+    for (const lor of report.lockOrder ?? []) io.out(formatReversal(lor));
     if (report.found === null) {
       const ex = report.exhausted !== undefined ? ` (exhaustive: every schedule within bound ${report.exhausted.bound} explored, ${report.exhausted.schedules} schedules)` : '';
       io.out(`${report.runs} runs, no failure${ex}`);
       for (const g of report.guarantees ?? []) io.out(`  ${g}`);
-      return 0;
+      return report.lockOrder === undefined ? 0 : 1;
     }
     const f = report.found;
     io.out(`failure in run ${f.run + 1} (${f.strategy}): ${f.message}`);

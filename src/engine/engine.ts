@@ -135,6 +135,20 @@ export class Engine {
     }
   }
 
+  /**
+   * Would a choice point here matter?  True when exploring (every choice
+   * point is a decision), when the running thread would take a kernel
+   * preemption there, or when another CPU could move at this tick.  False
+   * means `yield choice(...)` would just continue: callers may skip it
+   * (a synchronous choice point, issue 10).
+   */
+  mayInterleave(): boolean {
+    if (this.decider !== null) return true;
+    const cur = this.cur;
+    if (cur !== null && cur.thread.astPending && this.kpreempt !== null) return true;
+    return this.othersCanMove();
+  }
+
   /** True while some CPU other than the running one could move at this tick. */
   private othersCanMove(): boolean {
     if (this.spinners.length !== 0) this.recheckSpinners();

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { RunRecord, StrategyStats } from './explore.ts';
+import type { OrderEdge } from './lockorder.ts';
 
 export interface Checkpoint {
   strategy: string;
@@ -13,6 +14,8 @@ export interface Checkpoint {
   decisions: number;
   perStrategy: Record<string, StrategyStats>;
   found: RunRecord | null;
+  /** The lock-order graph so far. */
+  edges: OrderEdge[];
 }
 
 /** The saved progress, or null for a new file.  A file of another exploration is an error. */

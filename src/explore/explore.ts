@@ -24,6 +24,7 @@ import { LWPKIT_VERSION, parseSchedule, scheduleSize, type Schedule, type Schedu
 import { shrinkSchedule } from './shrink.ts';
 import { runSeed, type Strategy } from './strategy.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { LockOrderWatcher, OrderGraph, type LockOrderReversal, type OrderEdge } from './lockorder.ts';
 
 export const STRATEGIES = ['portfolio', 'random', 'pct', 'pos', 'delay', 'dfs', 'seeds'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -73,6 +74,8 @@ export interface ExploreReport {
   exhausted?: { bound: number; schedules: number };
   /** Guarantees the strategies give (pct's bound). */
   guarantees?: string[];
+  /** Lock-order reversals: cycles in the order graph of the kernel locks taken in all the runs. */
+  lockOrder?: LockOrderReversal[];
 }
 
 /** Build the named strategy. */
@@ -119,20 +122,22 @@ export interface RunRecord {
   decisions: number;
   failure: string | null;
   schedule: Schedule | null;
+  /** Lock-order edges this run made (held -> taken). */
+  edges: OrderEdge[];
 }
 
 /** Run r of a strategy (already calibrated); the schedule is kept only for a failure. */
-export function exploreRun(scenario: ScenarioFn, strategy: Strategy, seed: number, run: number): RunRecord {
+export function exploreRun(scenario: ScenarioFn, strategy: Strategy, seed: number, run: number, watcher: LockOrderWatcher | null = null): RunRecord {
   const sc = scenario();
   const member = strategy instanceof PortfolioStrategy ? strategy.member(run) : strategy;
-  const out = runScenario(sc, (engine) => strategy.begin({ engine, rng: new SeededChooser(runSeed(seed, run)), run }));
+  const out = runScenario(sc, (engine) => strategy.begin({ engine, rng: new SeededChooser(runSeed(seed, run)), run }), undefined, watcher);
   strategy.end?.(out.log);
   const schedule = out.failure === null ? null : {
     lwpkit: LWPKIT_VERSION, strategy: member.name, seed, run,
     ncpu: sc.ncpu ?? 2, machine: { ...(sc.machine ?? {}) } as Record<string, unknown>, maxTicks: sc.maxTicks ?? 200_000,
     kinds: out.log.kinds.join(''), options: out.log.options, answers: out.log.answers,
   };
-  return { run, strategy: member.name, decisions: out.log.length, failure: out.failure, schedule };
+  return { run, strategy: member.name, decisions: out.log.length, failure: out.failure, schedule, edges: watcher === null ? [] : [...watcher.runEdges.values()] };
 }
 
 export function explore(scenario: ScenarioFn, opts: ExploreOptions = {}): ExploreReport {
@@ -148,19 +153,23 @@ export function explore(scenario: ScenarioFn, opts: ExploreOptions = {}): Explor
   let r = state?.runs ?? 0;
   let failed: RunRecord | null = state?.found ?? null;
   if (state !== null && strategy.sequential) throw new Error(`explore: a ${strategy.name} exploration cannot resume from a checkpoint`);
+  const watcher = new LockOrderWatcher();
+  const graph = new OrderGraph();
+  graph.add(state?.edges ?? []);
   for (; failed === null && r < runs; r++) {
     if (strategy.exhausted?.() === true) break;
     if (opts.timeLimitMs !== undefined && performance.now() - t0 > opts.timeLimitMs) break;
-    const rec = exploreRun(scenario, strategy, seed, r);
+    const rec = exploreRun(scenario, strategy, seed, r, watcher);
+    graph.add(rec.edges);
     tally(perStrategy, rec);
     decisions += rec.decisions;
     if (rec.failure !== null) failed = rec;
     if (opts.onProgress !== undefined && (r & 255) === 255) opts.onProgress({ runs: r + 1, decisions, elapsedMs: performance.now() - t0 });
-    if (opts.checkpoint !== undefined && (r & 1023) === 1023) saveCheckpoint(opts.checkpoint, { strategy: strategy.name, seed, runs: r + 1, decisions, perStrategy, found: failed });
+    if (opts.checkpoint !== undefined && (r & 1023) === 1023) saveCheckpoint(opts.checkpoint, { strategy: strategy.name, seed, runs: r + 1, decisions, perStrategy, found: failed, edges: [...graph.edges.values()] });
   }
   if (failed !== null && r === failed.run) r++;
-  if (opts.checkpoint !== undefined) saveCheckpoint(opts.checkpoint, { strategy: strategy.name, seed, runs: r, decisions, perStrategy, found: failed });
-  return finish(scenario, strategy, failed, r, decisions, perStrategy, t0, opts.shrink ?? true);
+  if (opts.checkpoint !== undefined) saveCheckpoint(opts.checkpoint, { strategy: strategy.name, seed, runs: r, decisions, perStrategy, found: failed, edges: [...graph.edges.values()] });
+  return finish(scenario, strategy, failed, r, decisions, perStrategy, t0, opts.shrink ?? true, graph);
 }
 
 export function tally(perStrategy: Record<string, StrategyStats>, rec: RunRecord): void {
@@ -172,7 +181,7 @@ export function tally(perStrategy: Record<string, StrategyStats>, rec: RunRecord
 
 export function finish(
   scenario: ScenarioFn, strategy: Strategy, failed: RunRecord | null, runs: number, decisions: number,
-  perStrategy: Record<string, StrategyStats>, t0: number, shrink: boolean,
+  perStrategy: Record<string, StrategyStats>, t0: number, shrink: boolean, graph: OrderGraph,
 ): ExploreReport {
   let found: Found | null = null;
   if (failed !== null) {
@@ -184,6 +193,8 @@ export function finish(
   const members = strategy instanceof PortfolioStrategy ? strategy.members : [strategy];
   const guarantees = members.map((s) => s.guarantee?.() ?? null).filter((g): g is string => g !== null);
   if (guarantees.length !== 0) report.guarantees = [...new Set(guarantees)];
+  const lor = graph.reversals();
+  if (lor.length !== 0) report.lockOrder = lor;
   if (found === null && strategy.exhausted?.() === true) report.exhausted = { bound: (strategy as DfsStrategy).bound, schedules: runs };
   return report;
 }

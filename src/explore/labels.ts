@@ -60,6 +60,14 @@ function functionNames(): Map<object, string> {
   return names;
 }
 
+/** Name more generator functions in labels and panic paths (a test's or a module's own kernel code). */
+export function nameKernelFunctions(fns: Record<string, unknown>): void {
+  const map = functionNames();
+  for (const [name, v] of Object.entries(fns)) {
+    if (typeof v === 'function' && v.prototype !== undefined) map.set(v.prototype as object, name);
+  }
+}
+
 const PLUMBING = new Set(['mutexEnter', 'lwpLock', 'call', 'sleeptabLookup']);
 
 /** The two innermost named kernel functions of a stack, plumbing (lock entry) excepted. */
@@ -71,6 +79,44 @@ export function kernelFunction(frames: readonly Gen<unknown>[]): string {
     if (n !== undefined && !PLUMBING.has(n)) out.unshift(n);
   }
   return out.join(' > ');
+}
+
+/** Every named kernel function of a stack, outermost first. */
+export function kernelPath(frames: readonly Gen<unknown>[]): string {
+  const map = functionNames();
+  const out: string[] = [];
+  for (const f of frames) {
+    const n = map.get(Object.getPrototypeOf(f) as object);
+    if (n !== undefined) out.push(n);
+  }
+  return out.join(' > ');
+}
+
+const NOT_PATH = new Set(['kassert', 'take', 'panic', 'acquired', 'released', 'Error']);
+
+/**
+ * The generator functions running when `err` was made, outermost first:
+ * the `yield*` chain of the engine frame being resumed (frames pushed by
+ * call() are separate engine frames: see fullPath).
+ */
+export function stackChain(err: Error): string[] {
+  const out: string[] = [];
+  for (const line of (err.stack ?? '').split('\n').slice(1)) {
+    const m = /^\s*at (?:Kernel\.)?([\w$.]+) \(/.exec(line);
+    if (m === null) continue;
+    const name = m[1]!;
+    if (name.startsWith('Engine.') || name === 'runDetached') break;
+    if (name.includes('.') || NOT_PATH.has(name)) continue;
+    out.push(name);
+  }
+  return out.reverse();
+}
+
+/** The whole kernel path: the engine frames below the running one, then the running frame's yield* chain from `err`. */
+export function fullPath(frames: readonly Gen<unknown>[], err: Error): string {
+  const outer = kernelPath(frames.slice(0, -1));
+  const inner = stackChain(err).join(' > ');
+  return [outer, inner].filter((x) => x !== '').join(' > ');
 }
 
 function lwpOf(m: Machine, cpu: number): string {
@@ -115,17 +161,18 @@ function effect(l: DecisionLabel): string {
 
 /**
  * The interleaving table: one column per CPU, one row per decision that
- * mattered (every non-default answer, and every 'cpu' decision that let a
- * different LWP move than the one before), each naming the LWP, the kernel
- * function and the lock.
+ * mattered: every choice point an LWP passed (a lock it was about to take:
+ * the order of these across the columns is the interleaving), and every
+ * non-default answer (a CPU held back or stalled, a longer burst, an early
+ * clock tick, another CPU first), each naming the LWP, the kernel function
+ * and the lock.  The idle loops' choice points are left out unless a
+ * decision there was not the default.
  */
 export function interleavingTable(labels: readonly DecisionLabel[], ncpu: number, failure: string | null): string {
   const rows: string[][] = [];
-  let last = -1;
   for (const l of labels) {
-    const switched = l.kind === 'cpu' && l.cpu !== last;
-    if (l.kind === 'cpu') last = l.cpu;
-    if (l.answer === 0 && !switched) continue;
+    const passed = l.kind === 'delay' && l.lwp !== 'idle';
+    if (l.answer === 0 && !passed) continue;
     const cells = Array.from({ length: ncpu }, () => '');
     const what = l.what === '' ? '' : ` [${l.what}]`;
     const fn = l.fn === '' ? '' : ` ${l.fn}`;

@@ -10,6 +10,9 @@ import type { ProgramFn } from '../sys/sys.ts';
 import { SIGNAL_NAMES } from '../kern/sig.ts';
 import { DecisionLog, KIND_LETTER, LETTER_KIND, type Schedule } from './schedule.ts';
 import type { RunPolicy } from './strategy.ts';
+import { setLockWatcher } from '../kern/mutex.ts';
+import type { LockOrderWatcher } from './lockorder.ts';
+import { fullPath } from './labels.ts';
 
 /** What a scenario function returns: one fresh test. */
 export interface Scenario {
@@ -22,8 +25,19 @@ export interface Scenario {
   machine?: Omit<MachineOptions, 'ncpu' | 'chooser' | 'record'>;
   maxTicks?: number;
   uid?: number;
+  /** Called with the fresh machine before main is spawned (sysctl settings, kernel threads). */
+  setup?: (m: Machine) => void;
 }
 export type ScenarioFn = () => Scenario;
+
+/** The scenario a module describes: its `scenario` export, else its program (default or main) with its `check`. */
+export function scenarioOf(mod: Record<string, unknown>): ScenarioFn | null {
+  if (typeof mod.scenario === 'function') return mod.scenario as ScenarioFn;
+  const main = typeof mod.default === 'function' ? mod.default : mod.main;
+  if (typeof main !== 'function' || Object.prototype.toString.call(main) !== '[object GeneratorFunction]') return null;
+  const check = typeof mod.check === 'function' ? (mod.check as Scenario['check']) : undefined;
+  return () => ({ ncpu: 2, main: main as Scenario['main'], check });
+}
 
 export const DEFAULT_MAX_TICKS = 200_000;
 
@@ -78,16 +92,46 @@ export interface RunOutcome {
 }
 
 /** Run the scenario once; `policy` gets the machine's engine. */
-export function runScenario(sc: Scenario, makePolicy: (engine: Engine) => RunPolicy, onMachine?: (m: Machine) => void): RunOutcome {
+export function runScenario(
+  sc: Scenario, makePolicy: (engine: Engine) => RunPolicy, onMachine?: (m: Machine) => void, watcher: LockOrderWatcher | null = null,
+): RunOutcome {
   const chooser = new ExploreChooser();
   const m = new Machine({ ...sc.machine, ncpu: sc.ncpu ?? 2, chooser });
   chooser.policy = makePolicy(m.engine);
   onMachine?.(m);
-  m.spawn(sc.main, { name: sc.main.name || 'main', uid: sc.uid ?? 0 });
-  const result = m.run({ maxTicks: sc.maxTicks ?? DEFAULT_MAX_TICKS });
+  watcher?.startRun();
+  setLockWatcher(watcher);
+  // Deep enough for a kernel path in a panic's stack (kernelPath/stackChain).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  let result: RunResult;
+  try {
+    sc.setup?.(m);
+    m.spawn(sc.main, { name: sc.main.name || 'main', uid: sc.uid ?? 0 });
+    result = m.run({ maxTicks: sc.maxTicks ?? DEFAULT_MAX_TICKS });
+  } finally {
+    setLockWatcher(null);
+    Error.stackTraceLimit = limit;
+  }
   if (chooser.divergence !== null) throw chooser.divergence;
-  const verdict = sc.check !== undefined ? sc.check(m, result) : defaultCheck(m, result);
+  let verdict = sc.check !== undefined ? sc.check(m, result) : defaultCheck(m, result);
+  if (typeof verdict === 'string' && verdict !== '' && result.outcome === 'panic') verdict += panicPath(m, result, watcher);
   return { m, result, log: chooser.log, failure: typeof verdict === 'string' && verdict !== '' ? verdict : null };
+}
+
+/**
+ * Where a panic happened: the CPU, the LWP and its kernel path (every named
+ * frame, outermost first), and with the lock detector on, the locks it held
+ * and where it took them.
+ */
+export function panicPath(m: Machine, r: RunResult, watcher: LockOrderWatcher | null): string {
+  const cpu = m.engine.cur;
+  if (cpu === null) return '';
+  const l = m.kernel.cpus[cpu.index]!.curlwp;
+  const who = l === m.kernel.cpus[cpu.index]!.idlelwp ? 'the idle lwp' : `lwp ${l.proc.pid}.${l.lid}`;
+  const held = watcher === null ? [] : watcher.heldBy(l);
+  const err = (r.panic?.cause instanceof Error ? r.panic.cause : r.panic) ?? new Error();
+  return ` [cpu${cpu.index}, ${who} in ${fullPath(cpu.thread.frames, err) || '?'}${held.length === 0 ? '' : `; holding ${held.join(', ')}`}]`;
 }
 
 /** A strict replay of a schedule: every decision must be the one recorded. */

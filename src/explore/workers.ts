@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { calibrate, explore, finish, makeStrategy, tally, type ExploreOptions, type ExploreReport, type RunRecord, type StrategyName, type StrategyStats } from './explore.ts';
-import type { ScenarioFn } from './run.ts';
+import { scenarioOf, type ScenarioFn } from './run.ts';
+import { OrderGraph } from './lockorder.ts';
 
 export interface ParallelOptions extends Omit<ExploreOptions, 'strategy' | 'module'> {
   strategy?: StrategyName;
@@ -18,8 +19,7 @@ export interface ParallelOptions extends Omit<ExploreOptions, 'strategy' | 'modu
 
 async function scenarioFrom(module: string, ncpu?: number): Promise<ScenarioFn> {
   const mod = await import(pathToFileURL(module).href) as Record<string, unknown>;
-  const { scenarioOf } = await import('../cli/explore.ts');
-  const base = scenarioOf(mod);
+    const base = scenarioOf(mod);
   if (base === null) throw new Error(`${module}: exports neither a scenario nor a program`);
   return ncpu === undefined ? base : () => ({ ...base(), ncpu });
 }
@@ -67,16 +67,18 @@ export async function exploreParallel(module: string, opts: ParallelOptions = {}
   // Assemble in run order, up to the first failure, or up to the first run some worker did not reach.
   records.sort((a, b) => a.run - b.run);
   const perStrategy: Record<string, StrategyStats> = {};
+  const graph = new OrderGraph();
   let decisions = 0;
   let count = 0;
   let failed: RunRecord | null = null;
   for (const rec of records) {
     if (rec.run !== count) break;
     tally(perStrategy, rec);
+    graph.add(rec.edges);
     decisions += rec.decisions;
     count++;
     if (rec.failure !== null) { failed = rec; break; }
   }
   calibrate(scenario, strategy); // for the guarantees it reports
-  return finish(scenario, strategy, failed, count, decisions, perStrategy, t0, opts.shrink ?? true);
+  return finish(scenario, strategy, failed, count, decisions, perStrategy, t0, opts.shrink ?? true, graph);
 }
