@@ -163,7 +163,7 @@ export class Engine {
       for (let e = tl.peek(); e !== undefined && e.time <= this.now; e = tl.peek()) this.fire(tl.pop()!);
       const ready = this.ready;
       if (ready.length === 0) {
-        if (this.held.length !== 0 && this.releaseHeldLater()) continue;
+        if (this.held.length !== 0 && this.releaseHeldLater(maxTicks)) continue;
         let e = tl.peek();
         // Cancelled timers and interrupted bursts must not move the clock.
         while (e !== undefined && (e.kind === 1 ? e.cancelled : e.gen !== e.cpu.gen)) {
@@ -190,15 +190,16 @@ export class Engine {
   /**
    * Nothing is ready but some CPUs are held back: they stay held until the
    * next timeline event (the clock moves there), or go now if there is none.
-   * True: the loop should look again.
+   * True: the loop should look again; false: that event lies past maxTicks.
    */
-  private releaseHeldLater(): boolean {
+  private releaseHeldLater(maxTicks: number): boolean {
     const tl = this.timeline;
     let e = tl.peek();
     while (e !== undefined && (e.kind === 1 ? e.cancelled : e.gen !== e.cpu.gen)) {
       tl.pop();
       e = tl.peek();
     }
+    if (e !== undefined && e.time > maxTicks) return false;
     if (e !== undefined && e.time > this.now) this.now = e.time;
     this.releaseHeld();
     return true;

@@ -37,6 +37,7 @@ export async function exploreParallel(module: string, opts: ParallelOptions = {}
   const records: RunRecord[] = [];
   const next: number[] = Array.from({ length: n }, (_, i) => i);
   let firstFail = Infinity;
+  let seenDecisions = 0;
   await new Promise<void>((resolveAll, reject) => {
     let live = n;
     const workers: Worker[] = [];
@@ -47,6 +48,7 @@ export async function exploreParallel(module: string, opts: ParallelOptions = {}
       w.on('message', (m: { batch: RunRecord[]; next: number; done: boolean }) => {
         for (const rec of m.batch) {
           records.push(rec);
+          seenDecisions += rec.decisions;
           if (rec.failure !== null && rec.run < firstFail) {
             firstFail = rec.run;
             for (const o of workers) o.postMessage({ stopAt: firstFail });
@@ -59,7 +61,7 @@ export async function exploreParallel(module: string, opts: ParallelOptions = {}
           void w.terminate();
           if (--live === 0) resolveAll();
         }
-        opts.onProgress?.({ runs: records.length, decisions: 0, elapsedMs: performance.now() - t0 });
+        opts.onProgress?.({ runs: records.length, decisions: seenDecisions, elapsedMs: performance.now() - t0 });
       });
       w.on('error', (e) => { for (const o of workers) void o.terminate(); reject(e); });
     }
