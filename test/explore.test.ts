@@ -290,3 +290,15 @@ test('a kernel panic names its path and the locks held: a sleep with a spin lock
   const b = explore(thief, { strategy: 'seeds', runs: 1, shrink: false });
   assert.match(b.found!.message, /^panic: mutex_exit: victim not owned by lwp 0\.\d+ \(owner lwp 0\.\d+\) \[cpu1, lwp 0\.\d+ in lwktEntry > releaser > mutexExit\]$/);
 });
+
+test('CPUs held back at every choice point still let the run stop at maxTicks', () => {
+  // While main is held, the only timeline event is the sleeper's timer, far past maxTicks.
+  function* forever(sys: Sys) {
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(10_000); });
+    for (;;) { yield* sys.compute(5); yield* sys.schedYield(); }
+  }
+  const out = runScenario({ ncpu: 2, main: forever, maxTicks: 500 }, () => ({ decide: (kind) => (kind === 'delay' ? 1 : 0) }));
+  assert.equal(out.result.outcome, 'limit');
+  assert.ok(out.result.ticks <= 500, `ran to tick ${out.result.ticks}`);
+  assert.ok(out.log.answers.some((a, i) => a === 1 && out.log.kinds[i] === 'd'), 'CPUs were held');
+});
