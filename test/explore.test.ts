@@ -220,7 +220,7 @@ test('the lock-order detector reports a reversal with both acquisition paths, th
   const { runDetached, burn } = await import('../src/engine/coroutine.ts');
   const { kthreadCreate } = await import('../src/kern/proc.ts');
   const { mutexEnter, mutexExit } = await import('../src/kern/mutex.ts');
-  const { KMutex } = await import('../src/kern/kernel.ts');
+  const { KMutex } = await import('../src/kern/h/mutex.ts');
   const { formatReversal } = await import('../src/explore/lockorder.ts');
   // Two kernel threads take alpha and beta in opposite orders, 40 ticks apart: never at once.
   const sc = () => ({
@@ -254,7 +254,7 @@ test('a kernel panic names its path and the locks held: a sleep with a spin lock
   const { runDetached, burn } = await import('../src/engine/coroutine.ts');
   const { kthreadCreate } = await import('../src/kern/proc.ts');
   const { mutexEnter, mutexExit } = await import('../src/kern/mutex.ts');
-  const { KMutex, CondVar } = await import('../src/kern/kernel.ts');
+  const { KMutex, CondVar } = await import('../src/kern/h/mutex.ts');
   const { cvWait } = await import('../src/kern/sleepq.ts');
   const { nameKernelFunctions } = await import('../src/explore/labels.ts');
   const withThreads = (bodies: Record<string, (m: Machine) => (l: any) => Gen<void>>) => () => ({

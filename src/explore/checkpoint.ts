@@ -3,7 +3,7 @@
  * call with the same file resumes after the last run saved (loom's
  * checkpoint file).  Only for strategies whose runs are independent.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { nodeModule } from './node.ts';
 import type { RunRecord, StrategyStats } from './explore.ts';
 import type { OrderEdge } from './lockorder.ts';
 
@@ -20,6 +20,7 @@ export interface Checkpoint {
 
 /** The saved progress, or null for a new file.  A file of another exploration is an error. */
 export function loadCheckpoint(file: string, strategy: string, seed: number): Checkpoint | null {
+  const { existsSync, readFileSync } = nodeModule('node:fs');
   if (!existsSync(file)) return null;
   const c = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
   if (c.strategy !== strategy || c.seed !== seed) {
@@ -29,6 +30,7 @@ export function loadCheckpoint(file: string, strategy: string, seed: number): Ch
 }
 
 export function saveCheckpoint(file: string, c: Checkpoint): void {
+  const { writeFileSync, renameSync } = nodeModule('node:fs');
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, JSON.stringify(c) + '\n');
   renameSync(tmp, file);

@@ -9,7 +9,6 @@
  * one reported, so a report depends only on the scenario, strategy, seed
  * and runs, not on how the runs were spread over workers.
  */
-import { performance } from 'node:perf_hooks';
 import { SeededChooser } from '../engine/chooser.ts';
 import type { Machine, RunResult } from '../machine.ts';
 import { DelayStrategy } from './delay.ts';

@@ -14,7 +14,8 @@
  * took them: a panic report names them (a sleep with a spin lock held).
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Kernel, KMutex } from '../kern/kernel.ts';
+import type { Kernel } from '../kern/h/kernel.ts';
+import type { KMutex } from '../kern/h/mutex.ts';
 import type { LockWatcher } from '../kern/mutex.ts';
 import { fullPath } from './labels.ts';
 

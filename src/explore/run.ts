@@ -7,7 +7,7 @@ import { Machine, type MachineOptions, type RunResult } from '../machine.ts';
 import type { Chooser, DecisionKind } from '../engine/chooser.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { ProgramFn } from '../sys/sys.ts';
-import { SIGNAL_NAMES } from '../kern/sig.ts';
+import { SIGNAL_NAMES } from '../kern/h/signal.ts';
 import { DecisionLog, KIND_LETTER, LETTER_KIND, type Schedule } from './schedule.ts';
 import type { RunPolicy } from './strategy.ts';
 import { setLockWatcher } from '../kern/mutex.ts';

@@ -5,9 +5,7 @@
  * is the report of workers: 1 (same found, runs, decisions, perStrategy),
  * elapsed time aside.  Sequential strategies (dfs) run in this thread.
  */
-import { Worker } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { nodeModule } from './node.ts';
 import { calibrate, explore, finish, makeStrategy, tally, type ExploreOptions, type ExploreReport, type RunRecord, type StrategyName, type StrategyStats } from './explore.ts';
 import { scenarioOf, type ScenarioFn } from './run.ts';
 import { OrderGraph } from './lockorder.ts';
@@ -18,6 +16,7 @@ export interface ParallelOptions extends Omit<ExploreOptions, 'strategy' | 'modu
 }
 
 async function scenarioFrom(module: string, ncpu?: number): Promise<ScenarioFn> {
+  const { pathToFileURL } = nodeModule('node:url');
   const mod = await import(pathToFileURL(module).href) as Record<string, unknown>;
     const base = scenarioOf(mod);
   if (base === null) throw new Error(`${module}: exports neither a scenario nor a program`);
@@ -34,13 +33,14 @@ export async function exploreParallel(module: string, opts: ParallelOptions = {}
   const strategy = makeStrategy(name, seed, opts.depth, opts.bound);
   if (n === 1 || strategy.sequential === true) return explore(scenario, { ...opts, strategy: name, workers: 1 });
 
+  const { Worker } = nodeModule('node:worker_threads');
   const records: RunRecord[] = [];
   const next: number[] = Array.from({ length: n }, (_, i) => i);
   let firstFail = Infinity;
   let seenDecisions = 0;
   await new Promise<void>((resolveAll, reject) => {
     let live = n;
-    const workers: Worker[] = [];
+    const workers: InstanceType<typeof Worker>[] = [];
     const boot = new URL('./worker-boot.mjs', import.meta.url);
     for (let i = 0; i < n; i++) {
       const w = new Worker(boot, { workerData: { module, strategy: name, seed, depth: opts.depth, bound: opts.bound, ncpu: opts.ncpu, runs, index: i, stride: n } });
