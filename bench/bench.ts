@@ -27,6 +27,9 @@
  * ~TARGET_MS each, after a calibration/warm-up pass; the repetitions of
  * all measurements are interleaved so each ratio compares like with like.
  *
+ *   6. explore throughput (bench/explore.ts): executions/s and decisions/s
+ *      of a fresh 2-CPU machine per run, with 1 worker and with 2.
+ *
  * Every model run is checked (outcome 'idle', the expected number of cycles
  * or yields, switch counts), so a broken kernel cannot post a fast number.
  * Only this file reads the wall clock; the kernel never does.
@@ -41,6 +44,7 @@ import vm from 'node:vm';
 import { Machine, SCHED_FIFO, type Sys } from '../src/index.ts';
 import { runDetached } from '../src/engine/coroutine.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
+import { benchExplore } from './explore.ts';
 
 const REPS = 7;
 const TARGET_MS = 250;
@@ -357,6 +361,9 @@ console.log(`switch cost at 10,000 runnable / at 1 runnable: ${flat.toFixed(2)}x
 console.log(`\ncost of the checker: ${(r.create1.rate / r.create1check.rate).toFixed(1)}x (1 cpu), ${(r.create4.rate / r.create4check.rate).toFixed(1)}x (4 cpu)`);
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
+// Explore throughput (issue 11): bench/explore.ts.
+const exploreRates = await benchExplore();
+
 const round = (x: number, d = 4) => Number(x.toPrecision(d));
 console.log(JSON.stringify({
   bench: 'lwpkit',
@@ -374,4 +381,5 @@ console.log(JSON.stringify({
   switchRatios: Object.fromEntries(swRows.map(([, k]) => [k, round(r[k].rate / ceilYield)])),
   runnableRatios: Object.fromEntries(rqRows.map(([, k]) => [k, round((2 * r[k].rate) / ceilYield)])),
   switchCostGrowth10k: round(flat, 3),
+  explore: exploreRates,
 }));

@@ -44,3 +44,12 @@ export * as pthread from './lib/pthread.ts';
 // The dispatcher: scheduling policies and the scheduler's system calls.
 export { PRI_NONE, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN, SCHED_RR } from './kern/param.ts';
 export type { SchedParam } from './sys/sys_sched.ts';
+// Schedule exploration (src/explore): strategies, schedules, shrinking, replay, workers, lock order.
+export { explore, replay, makeStrategy, STRATEGIES } from './explore/explore.ts';
+export type { ExploreOptions, ExploreReport, Found, StrategyName, StrategyStats } from './explore/explore.ts';
+export { exploreParallel } from './explore/workers.ts';
+export { defaultCheck, ReplayDivergence } from './explore/run.ts';
+export type { Scenario, ScenarioFn } from './explore/run.ts';
+export type { Schedule, ScheduleSize } from './explore/schedule.ts';
+export type { LockOrderReversal, OrderEdge } from './explore/lockorder.ts';
+export type { DecisionKind } from './engine/chooser.ts';

@@ -79,6 +79,7 @@ import { formatTop, topReport } from '../report/top.ts';
 import { formatWaitFor, waitForGraph, type WaitForGraph } from '../report/waitfor.ts';
 import { formatPanic, panicReport } from '../report/panic.ts';
 import { startProgress } from './progress.ts';
+import { exploreCommand, replayCommand } from './explore.ts';
 import { Recorder, type Recording } from '../trace/record.ts';
 import { view } from './view.ts';
 
@@ -204,6 +205,8 @@ const COMMANDS: Command[] = [
   { name: 'sysctl', summary: 'sysctl            list the machine\'s sysctl nodes, or set them for a run', run: sysctl },
   { name: 'check', summary: 'check <program>   type-check a program against lwpkit\'s types', run: check },
   { name: 'examples', summary: 'examples          list the example programs', run: examples },
+  { name: 'explore', summary: 'explore <program>  search schedules for one that fails, shrink it, show it', run: (args, io) => exploreCommand(args, io) },
+  { name: 'replay', summary: 'replay <program> <fail.json>  rerun a schedule with traces', run: (args, io) => replayCommand(args, io) },
   { name: 'view', summary: 'view <program|recording.json>  show a run in the browser, or be the scheduler (--play)', run: (args, io) => view(args, io) },
   { name: 'help', summary: 'help [command]    this help, or a command\'s', run: help },
 ];

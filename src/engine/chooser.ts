@@ -1,19 +1,41 @@
 /*
  * The one source of nondeterminism.
  *
- * Every decision real hardware would make (which CPU moves next when
- * several could) is asked of a Chooser.  The default is a seeded PRNG;
- * a replay is a recorded list of answers; an exploration strategy is just
- * another Chooser.  Kernel and engine code never use Math.random or the
- * wall clock.
+ * Every decision real hardware would make is asked of a Chooser.  The
+ * default is a seeded PRNG that is asked only which of several ready CPUs
+ * moves next; a replay is a recorded list of answers; an exploration
+ * strategy is a Chooser that also implements `decide`, and then the engine
+ * asks it about every decision of the decision space (see DecisionKind).
+ * Kernel and engine code never use Math.random or the wall clock.
  */
 
 /** What a choice is about, so that strategies and traces can tell. */
 export type ChoiceKind = 'cpu';
 
+/**
+ * The decision space of an exploring chooser (engine.ts documents the
+ * options and their bounds):
+ *   cpu     - which of the ready CPUs moves (option i = ready CPU i; 0 is the default)
+ *   delay   - at a choice point: go on (0), or hold this CPU back (1: until
+ *             another CPU reaches a choice point or, if none can, until the
+ *             next timeline event; 2, 3: stall DELAY_TICKS ticks)
+ *   jitter  - a kernel burn, a user burst or a timer takes longer (0: as
+ *             given; 1: one tick more; 2: twice as long)
+ *   preempt - whether a clock interrupt lands in this user burst (0: no;
+ *             1: after its first tick; 2: halfway)
+ * Option 0 is always what the default chooser's hardware does.
+ */
+export type DecisionKind = 'cpu' | 'delay' | 'jitter' | 'preempt';
+
 export interface Chooser {
   /** Return an integer in [0, n).  Only called with n >= 2. */
   choose(n: number, kind: ChoiceKind): number;
+  /**
+   * Present only on exploring choosers: the engine then asks every decision
+   * here, not `choose`.  `cpu` is the CPU the decision is about (for 'cpu':
+   * -1; the options are engine.readyCpus()).  Return an integer in [0, n).
+   */
+  decide?(kind: DecisionKind, n: number, cpu: number): number;
 }
 
 /** splitmix32: small, fast, and good enough to spread interleavings. */
@@ -32,6 +54,10 @@ export class SeededChooser implements Chooser {
   }
   choose(n: number): number {
     return this.next32() % n;
+  }
+  /** A float in [0, 1). */
+  float(): number {
+    return this.next32() / 4294967296;
   }
 }
 

@@ -12,13 +12,14 @@
  *   spin    - waiting for a predicate (a lock); re-checked after every step
  *   halted  - its idle thread has nothing to do; `kick` makes it ready
  *   running - being stepped right now (`cur`)
+ *   held    - exploring only: held back at a choice point by a delay decision
  *
  * The main loop picks one ready CPU (asking the chooser only when there is
  * more than one) and runs its thread until the thread makes a request that
  * takes time, waits, or offers a choice while another CPU could move.  When
  * no CPU is ready the clock jumps to the next timeline event.
  */
-import type { Chooser } from './chooser.ts';
+import type { Chooser, DecisionKind } from './chooser.ts';
 import { MinHeap, type TimelineEntry } from './heap.ts';
 import {
   FATAL, OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SPIN, OP_SWITCH, OP_UNWIND,
@@ -38,7 +39,7 @@ export interface EngineHooks {
   onKpreempt?: ((cpu: Cpu, th: Thread) => Gen<unknown> | null) | null;
 }
 
-export enum CpuCond { Ready, Busy, Spin, Halted, Running }
+export enum CpuCond { Ready, Busy, Spin, Halted, Running, Held }
 
 export class Cpu {
   cond: CpuCond = CpuCond.Running;
@@ -51,6 +52,8 @@ export class Cpu {
   quantumLeft: number;
   /** Ticks spent running threads (user, kernel or spinning), for utilisation. */
   busyTicks = 0;
+  /** Exploring: the label of the choice point this CPU last stopped at. */
+  what = '';
   constructor(readonly index: number, public thread: Thread, quantum: number) {
     this.quantumLeft = quantum;
   }
@@ -77,6 +80,10 @@ export class Engine {
   }
 
   private readonly ready: Cpu[] = [];
+  /** Exploring: CPUs held back at a choice point (see exploreChoice). */
+  private readonly held: Cpu[] = [];
+  /** The chooser's decide (an exploring chooser), or null: then only 'cpu' choices are asked, of choose. */
+  private readonly decider: ((kind: DecisionKind, n: number, cpu: number) => number) | null;
   private readonly spinners: Cpu[] = [];
   private readonly timeline = new MinHeap<Entry>();
   private seq = 0;
@@ -84,6 +91,7 @@ export class Engine {
 
   constructor(readonly chooser: Chooser, readonly quantum: number) {
     if (!Number.isInteger(quantum) || quantum < 1) throw new RangeError(`quantum must be a positive integer, got ${quantum}`);
+    this.decider = chooser.decide === undefined ? null : chooser.decide.bind(chooser);
   }
 
   newThread(name: string, entry: Gen<unknown>): Thread {
@@ -102,6 +110,7 @@ export class Engine {
 
   /** Run fn after `delay` ticks, between steps (interrupt context). */
   timeout(delay: number, fn: () => void): Timer {
+    if (this.decider !== null && delay > 0) delay += this.jitter(this.cur, delay);
     const t: Timer = { time: this.now + delay, seq: this.seq++, kind: 1, fn, cancelled: false };
     this.timeline.push(t);
     return t;
@@ -126,6 +135,20 @@ export class Engine {
     }
   }
 
+  /**
+   * Would a choice point here matter?  True when exploring (every choice
+   * point is a decision), when the running thread would take a kernel
+   * preemption there, or when another CPU could move at this tick.  False
+   * means `yield choice(...)` would just continue: callers may skip it
+   * (a synchronous choice point, issue 10).
+   */
+  mayInterleave(): boolean {
+    if (this.decider !== null) return true;
+    const cur = this.cur;
+    if (cur !== null && cur.thread.astPending && this.kpreempt !== null) return true;
+    return this.othersCanMove();
+  }
+
   /** True while some CPU other than the running one could move at this tick. */
   private othersCanMove(): boolean {
     if (this.spinners.length !== 0) this.recheckSpinners();
@@ -140,6 +163,7 @@ export class Engine {
       for (let e = tl.peek(); e !== undefined && e.time <= this.now; e = tl.peek()) this.fire(tl.pop()!);
       const ready = this.ready;
       if (ready.length === 0) {
+        if (this.held.length !== 0 && this.releaseHeldLater(maxTicks)) continue;
         let e = tl.peek();
         // Cancelled timers and interrupted bursts must not move the clock.
         while (e !== undefined && (e.kind === 1 ? e.cancelled : e.gen !== e.cpu.gen)) {
@@ -152,7 +176,7 @@ export class Engine {
         continue;
       }
       if (this.steps >= maxSteps) return 'steps';
-      const i = ready.length === 1 ? 0 : this.chooser.choose(ready.length, 'cpu');
+      const i = ready.length === 1 ? 0 : this.decider === null ? this.chooser.choose(ready.length, 'cpu') : this.decider('cpu', ready.length, -1);
       const cpu = ready[i]!;
       ready[i] = ready[ready.length - 1]!;
       ready.pop();
@@ -161,6 +185,24 @@ export class Engine {
       if (this.spinners.length !== 0) this.recheckSpinners();
       if (this.onStep !== null) this.onStep();
     }
+  }
+
+  /**
+   * Nothing is ready but some CPUs are held back: they stay held until the
+   * next timeline event (the clock moves there), or go now if there is none.
+   * True: the loop should look again; false: that event lies past maxTicks.
+   */
+  private releaseHeldLater(maxTicks: number): boolean {
+    const tl = this.timeline;
+    let e = tl.peek();
+    while (e !== undefined && (e.kind === 1 ? e.cancelled : e.gen !== e.cpu.gen)) {
+      tl.pop();
+      e = tl.peek();
+    }
+    if (e !== undefined && e.time > maxTicks) return false;
+    if (e !== undefined && e.time > this.now) this.now = e.time;
+    this.releaseHeld();
+    return true;
   }
 
   private fire(e: Entry): void {
@@ -248,6 +290,7 @@ export class Engine {
         return true;
       }
     }
+    if (this.decider !== null) cpu.quantumLeft = this.preemptAt(cpu, cpu.quantumLeft);
     this.startBurst(cpu, Math.min(th.userLeft, cpu.quantumLeft), true);
     return false;
   }
@@ -259,107 +302,197 @@ export class Engine {
     th.frames.push(handler);
   }
 
+  /** Run the thread on `cpu` until it makes a request that stops the CPU. */
   private runFrames(cpu: Cpu): void {
-    let th = cpu.thread;
     for (;;) {
-      const frames = th.frames;
-      const f = frames[frames.length - 1]!;
-      let r: IteratorResult<Req, unknown>;
-      try {
-        if (th.hasError) {
-          const e = th.resumeError;
-          th.hasError = false;
-          th.resumeError = undefined;
-          r = f.throw(e);
-        } else {
-          const v = th.resumeValue;
-          th.resumeValue = undefined;
-          r = f.next(v);
-        }
-      } catch (e) {
-        if ((e as { [FATAL]?: boolean } | null)?.[FATAL] === true) throw e;
-        frames.pop();
-        if (frames.length === 0) throw e;
-        th.hasError = true;
-        th.resumeError = e;
-        continue;
-      }
+      const th = cpu.thread;
+      const r = this.resume(th);
+      if (r === null) continue;
       if (r.done === true) {
-        frames.pop();
-        if (frames.length === 0) throw new Error(`thread ${th.name} returned from its entry frame`);
-        const traps = th.traps;
-        if (traps.length !== 0 && traps[traps.length - 1]!.depth === frames.length) {
-          // The trap handler returned: go back to the interrupted user time.
-          const t = traps.pop()!;
-          th.userLeft = t.left;
-          th.inUser = true;
-          if (!this.continueUser(cpu, th)) return;
-          continue;
-        }
-        th.resumeValue = r.value;
+        if (!this.frameDone(cpu, th, r.value)) return;
         continue;
       }
-      const q = r.value as HwReq;
-      switch (q?.op) {
-        case OP_CHOICE:
-          if (th.astPending && this.kpreempt !== null) {
-            const h = this.kpreempt(cpu, th);
-            if (h !== null) {
-              th.astPending = false;
-              frames.push(h);
-              continue;
-            }
-          }
-          if (!this.othersCanMove()) continue;
-          this.makeReady(cpu);
-          return;
-        case OP_COMPUTE:
-          th.inUser = true;
-          th.userLeft = q.n;
-          if (!this.continueUser(cpu, th)) return;
-          continue;
-        case OP_BURN:
-          if (q.n === 0) continue;
-          this.startBurst(cpu, q.n, false);
-          return;
-        case OP_SPIN:
-          if (q.until()) continue;
-          cpu.cond = CpuCond.Spin;
-          cpu.spinReq = q;
-          cpu.spinStart = this.now;
-          this.spinners.push(cpu);
-          return;
-        case OP_SWITCH: {
-          const to = q.to;
-          th.cpu = -1;
-          to.cpu = cpu.index;
-          cpu.thread = th = to;
-          cpu.quantumLeft = this.quantum;
-          continue;
-        }
-        case OP_HALT:
-          cpu.cond = CpuCond.Halted;
-          return;
-        case OP_UNWIND:
-          // The frames above are simply dropped: an exec'd-over image runs no cleanup.
-          frames.length = q.depth;
-          th.traps.length = 0;
-          th.inUser = false;
-          th.userLeft = 0;
-          continue;
-        default:
-          // Not a hardware request: a generator handed over by call().
-          if (typeof (r.value as { next?: unknown } | null)?.next !== 'function') {
-            th.hasError = true;
-            th.resumeError = new TypeError(`yielded ${describe(r.value)}, which is not a system call: use yield* sys.<call>(...)`);
-            continue;
-          }
-          frames.push(r.value as Gen<unknown>);
-          continue;
-      }
+      if (!this.request(cpu, th, r.value)) return;
     }
   }
+
+  /**
+   * Resume th's top frame with its pending value or error.  A frame that
+   * throws is popped and the error goes to the frame below (null: resume
+   * again); a fatal error or one out of the entry frame stops the machine.
+   */
+  private resume(th: Thread): IteratorResult<Req, unknown> | null {
+    const frames = th.frames;
+    const f = frames[frames.length - 1]!;
+    try {
+      if (th.hasError) {
+        const e = th.resumeError;
+        th.hasError = false;
+        th.resumeError = undefined;
+        return f.throw(e);
+      }
+      const v = th.resumeValue;
+      th.resumeValue = undefined;
+      return f.next(v);
+    } catch (e) {
+      if ((e as { [FATAL]?: boolean } | null)?.[FATAL] === true) throw e;
+      frames.pop();
+      if (frames.length === 0) throw e;
+      th.hasError = true;
+      th.resumeError = e;
+      return null;
+    }
+  }
+
+  /** th's top frame returned `value`.  False: the CPU stopped (back in a user burst). */
+  private frameDone(cpu: Cpu, th: Thread, value: unknown): boolean {
+    const frames = th.frames;
+    frames.pop();
+    if (frames.length === 0) throw new Error(`thread ${th.name} returned from its entry frame`);
+    const traps = th.traps;
+    if (traps.length !== 0 && traps[traps.length - 1]!.depth === frames.length) {
+      // The trap handler returned: go back to the interrupted user time.
+      const t = traps.pop()!;
+      th.userLeft = t.left;
+      th.inUser = true;
+      return this.continueUser(cpu, th);
+    }
+    th.resumeValue = value;
+    return true;
+  }
+
+  /** Carry out one request of th's top frame.  False: the CPU stopped. */
+  private request(cpu: Cpu, th: Thread, v: Req): boolean {
+    const q = v as HwReq;
+    switch (q?.op) {
+      case OP_CHOICE: return this.choicePoint(cpu, th, q.what);
+      case OP_COMPUTE:
+        th.inUser = true;
+        th.userLeft = this.decider === null ? q.n : q.n + this.jitter(cpu, q.n);
+        return this.continueUser(cpu, th);
+      case OP_BURN: {
+        if (q.n === 0) return true;
+        this.startBurst(cpu, this.decider === null ? q.n : q.n + this.jitter(cpu, q.n), false);
+        return false;
+      }
+      case OP_SPIN:
+        if (q.until()) return true;
+        cpu.cond = CpuCond.Spin;
+        cpu.spinReq = q;
+        cpu.spinStart = this.now;
+        this.spinners.push(cpu);
+        return false;
+      case OP_SWITCH: {
+        const to = q.to;
+        th.cpu = -1;
+        to.cpu = cpu.index;
+        cpu.thread = to;
+        cpu.quantumLeft = this.quantum;
+        return true;
+      }
+      case OP_HALT:
+        cpu.cond = CpuCond.Halted;
+        return false;
+      case OP_UNWIND:
+        // The frames above are simply dropped: an exec'd-over image runs no cleanup.
+        th.frames.length = q.depth;
+        th.traps.length = 0;
+        th.inUser = false;
+        th.userLeft = 0;
+        return true;
+      default:
+        return this.callFrame(th, v);
+    }
+  }
+
+  /**
+   * A choice point: kernel preemption if an AST is posted and the option is
+   * on; then (exploring) a delay decision; then stop only if another CPU
+   * could move at this tick.  False: the CPU stopped.
+   */
+  private choicePoint(cpu: Cpu, th: Thread, what: string): boolean {
+    if (th.astPending && this.kpreempt !== null) {
+      const h = this.kpreempt(cpu, th);
+      if (h !== null) {
+        th.astPending = false;
+        th.frames.push(h);
+        return true;
+      }
+    }
+    if (this.decider !== null) return this.exploreChoice(cpu, what);
+    if (!this.othersCanMove()) return true;
+    this.makeReady(cpu);
+    return false;
+  }
+
+  /** Not a hardware request: a generator handed over by call(), pushed as a new frame. */
+  private callFrame(th: Thread, v: unknown): boolean {
+    if (typeof (v as { next?: unknown } | null)?.next !== 'function') {
+      th.hasError = true;
+      th.resumeError = new TypeError(`yielded ${describe(v)}, which is not a system call: use yield* sys.<call>(...)`);
+      return true;
+    }
+    th.frames.push(v as Gen<unknown>);
+    return true;
+  }
+
+  /* ---------- the exploration decision space (only with a deciding chooser) ---------- */
+
+  /** The ready CPUs, in the order of the options of a 'cpu' decision. */
+  readyCpus(): readonly Cpu[] {
+    return this.ready;
+  }
+
+  /** CPUs held back by a delay decision. */
+  heldCpus(): readonly Cpu[] {
+    return this.held;
+  }
+
+  /**
+   * Exploring, at a choice point labelled `what`: other CPUs held back here
+   * are released (they waited for this), then this CPU may itself be held
+   * back or stalled.  False: the CPU stopped.
+   */
+  private exploreChoice(cpu: Cpu, what: string): boolean {
+    cpu.what = what;
+    if (this.held.length !== 0) this.releaseHeld();
+    const d = this.decider!('delay', DELAY_OPTIONS, cpu.index);
+    if (d === 1) {
+      cpu.cond = CpuCond.Held;
+      this.held.push(cpu);
+      return false;
+    }
+    if (d >= 2) {
+      this.startBurst(cpu, DELAY_TICKS[d - 2]!, false);
+      return false;
+    }
+    if (!this.othersCanMove()) return true;
+    this.makeReady(cpu);
+    return false;
+  }
+
+  private releaseHeld(): void {
+    for (const c of this.held) this.makeReady(c);
+    this.held.length = 0;
+  }
+
+  /** Extra ticks for a span of n ticks: 0, 1 or n (a slower CPU, a late timer). */
+  private jitter(cpu: Cpu | null, n: number): number {
+    const j = this.decider!('jitter', 3, cpu === null ? -1 : cpu.index);
+    return j === 0 ? 0 : j === 1 ? 1 : Math.max(1, n);
+  }
+
+  /** Whether a clock interrupt lands in the user burst about to start: the ticks until it does. */
+  private preemptAt(cpu: Cpu, n: number): number {
+    if (n < 2) return n;
+    const j = this.decider!('preempt', 3, cpu.index);
+    return j === 0 ? n : j === 1 ? 1 : n >> 1;
+  }
 }
+
+/** Delay options: go, hold, and stall for each of DELAY_TICKS. */
+export const DELAY_TICKS: readonly number[] = [3, 20];
+const DELAY_OPTIONS = 2 + DELAY_TICKS.length;
 
 function describe(v: unknown): string {
   if (v === null || v === undefined) return String(v);

@@ -4,7 +4,9 @@
  * lwp_setlock, lwp_unlock_to, lwp_trylock, lwp_locked.
  *
  * Every acquisition is preceded by a choice point: that is where another
- * CPU may get in first, so that is where interleavings differ.  A held
+ * CPU may get in first, so that is where interleavings differ.  It is
+ * asked synchronously first (engine.mayInterleave): when no other CPU
+ * could move and nobody explores, the yield is skipped.  A held
  * mutex makes the acquirer spin (the engine parks the CPU until the owner
  * releases it).  Code between yields is atomic, so a release needs no
  * choice point.
@@ -19,6 +21,19 @@ import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
 
+/**
+ * A watcher of every acquisition and release (the explorer's lock-order
+ * detector hangs here); null, the default, costs one test per lock operation.
+ */
+export interface LockWatcher {
+  acquired(k: Kernel, m: KMutex, owner: object): void;
+  released(k: Kernel, m: KMutex, owner: object): void;
+}
+let watcher: LockWatcher | null = null;
+export function setLockWatcher(w: LockWatcher | null): void {
+  watcher = w;
+}
+
 function owner(k: Kernel): object {
   return k.curlwp() ?? INTR_OWNER;
 }
@@ -26,11 +41,12 @@ function owner(k: Kernel): object {
 function take(k: Kernel, m: KMutex, o: object): void {
   m.owner = o;
   if (o !== INTR_OWNER) (o as Lwp).locks++;
+  if (watcher !== null) watcher.acquired(k, m, o);
 }
 
 /** mutex_enter: called without m held; returns with m held by the current LWP. */
 export function* mutexEnter(k: Kernel, m: KMutex): Gen<void> {
-  yield choice(m.name);
+  if (k.engine.mayInterleave()) yield choice(m.name);
   const o = owner(k);
   kassert(m.owner !== o, () => `mutex_enter: locking against myself: ${m.name}`);
   if (m.owner !== null) {
@@ -55,6 +71,7 @@ export function mutexExit(k: Kernel, m: KMutex): void {
   kassert(m.owner === o, () => `mutex_exit: ${m.name} not owned by ${describe(o)} (owner ${describe(m.owner)})`);
   m.owner = null;
   if (o !== INTR_OWNER) (o as Lwp).locks--;
+  if (watcher !== null) watcher.released(k, m, o);
 }
 
 export function mutexOwned(k: Kernel, m: KMutex): boolean {
