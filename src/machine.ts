@@ -29,6 +29,7 @@ import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';
 import { showCpu, showLwp, showProc, whatis } from './report/show.ts';
+import { kseSnapshot, type KseSnapshot } from './report/kse.ts';
 
 export interface MachineOptions {
   /** Number of virtual CPUs (1..256).  Default 4. */
@@ -277,6 +278,12 @@ export class Machine {
   proc(pid: number): ProcInfo | undefined {
     const p = this.kernel.procs.get(pid);
     return p === undefined ? undefined : procInfo(p);
+  }
+
+  /** KSE: process pid's ksegrps and KSEs (counters, states, mailboxes, owners), or null outside KSE mode. */
+  kse(pid: number): KseSnapshot | null {
+    const p = this.kernel.procs.get(pid);
+    return p === undefined ? null : kseSnapshot(p);
   }
 
   /** The core dumps written so far: each process's every LWP when it died of a core-dumping signal. */

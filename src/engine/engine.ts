@@ -21,7 +21,7 @@
 import type { Chooser } from './chooser.ts';
 import { MinHeap, type TimelineEntry } from './heap.ts';
 import {
-  FATAL, OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SPIN, OP_SWITCH, OP_UNWIND,
+  FATAL, OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SETCONTEXT, OP_SPIN, OP_SWITCH, OP_UNWIND,
   Thread, type Gen, type HwReq, type Req, type SpinReq,
 } from './coroutine.ts';
 
@@ -347,6 +347,21 @@ export class Engine {
           th.inUser = false;
           th.userLeft = 0;
           continue;
+        case OP_SETCONTEXT: {
+          // A user-level context switch: no kernel entry, no cleanup of the frames left.
+          const above = frames.splice(q.base);
+          if (q.save !== null) {
+            q.save.frames = above;
+            q.save.value = undefined;
+          }
+          for (const g of q.to.frames) frames.push(g);
+          q.to.frames = [];
+          while (th.traps.length !== 0 && th.traps[th.traps.length - 1]!.depth >= q.base) th.traps.pop();
+          th.inUser = false;
+          th.userLeft = 0;
+          th.resumeValue = q.to.value;
+          continue;
+        }
         default:
           // Not a hardware request: a generator handed over by call().
           if (typeof (r.value as { next?: unknown } | null)?.next !== 'function') {

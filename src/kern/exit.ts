@@ -33,6 +33,7 @@ import { ST_EXIT, ST_BOUNDARY, ST_NO_EXIT, threadSingle, threadSingleEnd, thread
 import { kpsignal, SIGCHLD } from './sig.ts';
 import { lwpCtlExit } from './lwpctl.ts';
 import { lwpFinispecific } from './specific.ts';
+import { ksePurge } from './kse.ts';
 
 /**
  * exit1: end the process.  Called by curlwp with p.lock held; never
@@ -53,6 +54,7 @@ export function* exit1(l: Lwp, code: number, sig: number, core = false): Gen<nev
   if (p.nlwps > 1) {
     yield* threadSingle(l, ST_EXIT);
     yield* reapSiblings(l);
+    if (p.kse !== null) ksePurge(p, l);
   }
   kassert(p.nlwps === 1, () => `exit1: ${p.nlwps} lwps left after single-threading`);
   p.st.thread = null;

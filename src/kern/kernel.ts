@@ -131,6 +131,8 @@ export class Lwp {
   specdata: unknown[] | null = null;
   /** l_cred: cached credentials, refreshed from p.cred by lwp_update_creds (p.lock). */
   cred: import('./resource.ts').Cred | null = null;
+  /** The KSE half of the thread (td_ksegrp, td_kse, td_mailbox, td_standin, flags); null outside KSE mode. */
+  kse: import('./h/kse.ts').KseThread | null = null;
 
   constructor(
     readonly k: Kernel,
@@ -194,6 +196,8 @@ export class Proc {
   lwpctl: import('./lwpctl.ts').LcProc | null = null;
   /** p_lflag.  PL_PPWAIT (a vfork parent waits) is never set: there is no vfork here. */
   lflag = 0;
+  /** P_KSES and the ksegrps (h/kse.ts); null until the first kse_create. */
+  kse: import('./h/kse.ts').KseProc | null = null;
 
   constructor(
     readonly k: Kernel,

@@ -40,6 +40,7 @@ import { exit1, userFault } from './exit.ts';
 import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';
 import { lwpInitspecific } from './specific.ts';
+import { kseThreadExit } from './kse.ts';
 
 /** The start routine an LWP runs, and its argument. */
 export interface LwpStart {
@@ -146,6 +147,18 @@ function* lwpEntry(l: Lwp): Gen<never> {
 
 const execImages = new WeakMap<Lwp, LwpStart>();
 
+/**
+ * thread_alloc (FreeBSD, for KSE standins): a new LWP structure of l1's
+ * process, running `start`, on no list yet.  kse.ts links it if it is used.
+ */
+export function lwpAlloc(l1: Lwp, start: LwpStart, name: string | null): Lwp {
+  const k = l1.k;
+  const l2 = new Lwp(k, l1.proc, 0, l1.cpu, l1.priority, name, (l) => k.engine.newThread('lwp', lwpEntry(l)));
+  l2.pflag = LP_MPSAFE;
+  starts.set(l2, start);
+  return l2;
+}
+
 /** Make l (curlwp) run `image` from the top once its frames are unwound (exec). */
 export function setExecImage(l: Lwp, image: LwpStart): void {
   execImages.set(l, image);
@@ -208,6 +221,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   yield* lwpLock(l);
   l.exiting = false;
   k.setStat(l, LSZOMB, 'exit');
+  if (l.kse !== null) kseThreadExit(l);
   if (l.name !== null) l.name = '(zombie)';
   lwpUnlock(l);
   p.nrlwps--;

@@ -17,6 +17,7 @@ import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINT
 import { kassert } from './panic.ts';
 import { KMutex as Mutex } from './kernel.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
+import { kseSleepUpcall } from './kse.ts';
 import { stSleepError } from './single.ts';
 
 export const SLEEPTAB_HASH_SIZE = 32;
@@ -108,6 +109,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
       const timer = k.engine.timeout(timo, () => sleepqTimeout(l, timer));
       l.sleepTimer = timer;
     }
+    if (l.kse !== null) kseSleepUpcall(l);
     yield* miSwitch(l);
     if (l.sleepTimer !== null) {
       l.sleepTimer.cancelled = true;

@@ -28,6 +28,7 @@ import { wchanName } from '../kern/sleepq.ts';
 import { CpuCond } from '../engine/engine.ts';
 import { allLocks, allLwps, findLwp, liveProcs, lwpLabel, lwpsOf, ownerLabel } from './common.ts';
 import { lstate } from './ps.ts';
+import { kseText, kseThreadText } from './kse.ts';
 
 /** Single-bit constants of param.ts whose names start with `prefix`. */
 function bits(prefix: string): [number, string][] {
@@ -127,6 +128,7 @@ export function showLwp(m: Machine, pid: number, lid: number): string {
     waitingfor: (v) => (v === 0 ? (l.inWait ? '0 (any lwp)' : '0') : `lid ${String(v)}`),
     rq: (v) => (v === null ? '-' : `cpu${m.kernel.cpus.findIndex((c) => c.runq === v)} run queue`),
     slpError: (v) => String(v),
+    kse: () => kseThreadText(l.kse),
   });
   rows.push(['rtime', `${l.rtime} ticks`]);
   rows.push(['thread', `tid ${l.td.tid}, ${l.td.cpu < 0 ? 'off cpu' : `on cpu${l.td.cpu}`}, ${l.td.frames.length} frame(s)`]);
@@ -143,6 +145,7 @@ export function showProc(m: Machine, pid: number): string {
     children: () => [...p.children].map((c) => String(c.pid)).sort().join(' ') || '-',
     lwpcv: () => `"${p.lwpcv.wmesg}", sleepers: ${sleepers(m, p.lwpcv).map((l) => lwpLabel(l)).join(', ') || 'none'}`,
     waitcv: () => `"${p.waitcv.wmesg}", sleepers: ${sleepers(m, p.waitcv).map((l) => lwpLabel(l)).join(', ') || 'none'}`,
+    kse: () => kseText(p),
   });
   return lines(`proc ${pid} (${p.name}) at tick ${m.now}`, rows);
 }
