@@ -41,7 +41,8 @@ export {
   lwpSpecificKeyCreate, lwpSpecificKeyDelete, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific,
 } from './kern/specific.ts';
 export * as pthread from './lib/pthread.ts';
-// KSE: FreeBSD's M:N scheduler activations.
+// KSE: FreeBSD's M:N scheduler activations, and the M:N thread library on them.
+export * as kse from './lib/kse.ts';
 export type { KseMailbox, KseThrMailbox } from './kern/h/kse.ts';
 export type { KseSnapshot, KsegrpInfo, KseInfo } from './report/kse.ts';
 // The dispatcher: scheduling policies and the scheduler's system calls.

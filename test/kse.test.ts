@@ -261,3 +261,17 @@ test('m.kse, show proc, show lwp and ps show the KSE state', () => {
   assert.match(shownLwp, /ksegrp 0, kse 0\.0, bound/);
   assert.equal(stat, 'OM O', 'M marks a thread of a KSE-mode process, until it leaves KSE mode');
 });
+
+test('an upcall (UTS) that throws kills only its process, as any user fault', () => {
+  const m = new Machine({ ncpu: 2, seed: 1 });
+  const pid = m.spawn(function* (sys: Sys) {
+    yield* sys.kseCreate(mailbox(resumeOrRelease));
+    yield* sys.kseCreate(mailbox(function* () { throw new Error('uts bug'); }));
+    yield* sys.sleep(20);
+  }, { name: 'kse' });
+  const other = m.spawn(function* (sys: Sys) { yield* sys.sleep(30); }, { name: 'bystander' });
+  const r = m.run({ maxTicks: 10_000 });
+  assert.equal(r.outcome, 'idle', r.panic?.message);
+  assert.match(m.proc(pid)!.fault ?? '', /uts bug/);
+  assert.equal(m.proc(other)!.exitStatus, 0);
+});

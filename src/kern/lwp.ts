@@ -123,12 +123,16 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
  */
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
-  yield* call(miUserret(l));
   let start = starts.get(l)!;
   starts.delete(l);
+  let first = true;
   for (;;) {
     let fault: { error: unknown } | null = null;
     try {
+      // The first trip to user mode is inside the try: a KSE upcall thread's
+      // user code (the UTS) starts from there (thread_userret).
+      if (first) yield* call(miUserret(l));
+      first = false;
       yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
     } catch (error) {
       fault = { error };

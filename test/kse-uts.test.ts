@@ -1,0 +1,122 @@
+/*
+ * The M:N thread library (src/lib/kse.ts) on the KSE system calls: the
+ * issue's example, a thread blocking in the kernel while the others go on,
+ * and 1,000 user threads on 2-4 KSEs on 1-8 CPUs under several seeds with
+ * at most N running at once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Machine, kse, type KEvent, type Sys } from '../src/index.ts';
+
+interface Watch {
+  /** Most LWPs of the process ONPROC at one moment. */
+  maxOnproc: number;
+  /** Most LWPs of the process in user mode at one moment (sampled at every event). */
+  upcalls: number;
+}
+
+let M: Machine;
+function runKse(main: (sys: Sys) => Generator<any, unknown, any>, ncpu: number, seed: number, maxTicks = 5_000_000) {
+  const m = (M = new Machine({ ncpu, seed }));
+  const pid = m.spawn(main, { name: 'mn' });
+  const onproc = new Set<number>();
+  const w: Watch = { maxOnproc: 0, upcalls: 0 };
+  m.on((e: KEvent) => {
+    if (e.pid !== pid) return;
+    if (e.type === 'kse' && e.what === 'upcall' && e.detail === 'start') w.upcalls++;
+    if (e.type !== 'state') return;
+    if (e.to === 'ONPROC') onproc.add(e.lid);
+    else if (e.from === 'ONPROC') onproc.delete(e.lid);
+    w.maxOnproc = Math.max(w.maxOnproc, onproc.size);
+  });
+  const r = m.run({ maxTicks });
+  assert.equal(r.outcome, 'idle', r.panic ? `panic: ${r.panic.message}` : `outcome ${r.outcome}`);
+  return { m, pid, w };
+}
+
+test("the issue's example: spawn, join (42), stop leaves KSE mode", () => {
+  const out: Record<string, unknown> = {};
+  const { m, pid } = runKse(function* (sys) {
+    const uts = yield* kse.start(sys, { kses: 2 });
+    const t = uts.spawn(function* (usys: Sys, arg: number) { yield* usys.sleep(10); return arg * 2; }, 21);
+    out.v = yield* uts.join(t);
+    yield* uts.stop();
+    out.mode = M.kse(1);
+    out.pid = yield* uts.sys.getpid();
+  }, 2, 1);
+  assert.deepEqual(out, { v: 42, mode: null, pid: 1 });
+  assert.equal(m.proc(pid)!.exitStatus, 0);
+});
+
+test('a user thread blocking in the kernel gives its KSE back: the others run meanwhile', () => {
+  const order: string[] = [];
+  const { w } = runKse(function* (sys) {
+    const uts = yield* kse.start(sys, { kses: 1 });
+    const sleeper = uts.spawn(function* (usys: Sys) {
+      order.push('sleeper in');
+      yield* usys.sleep(50);
+      order.push('sleeper out');
+    });
+    const workers = [1, 2, 3].map((i) => uts.spawn(function* (usys: Sys) {
+      yield* usys.compute(5);
+      order.push(`worker${i}`);
+    }));
+    for (const t of [sleeper, ...workers]) yield* uts.join(t);
+    yield* uts.stop();
+  }, 1, 1);
+  // One KSE: without the upcall the sleeper would hold it for 50 ticks.
+  assert.deepEqual(order, ['sleeper in', 'worker1', 'worker2', 'worker3', 'sleeper out']);
+  assert.ok(w.upcalls >= 2, `upcalls ${w.upcalls}`);
+  assert.equal(w.maxOnproc, 1);
+});
+
+test('join rethrows what a user thread threw; the others are unaffected', () => {
+  const out: Record<string, unknown> = {};
+  runKse(function* (sys) {
+    const uts = yield* kse.start(sys, { kses: 2 });
+    const bad = uts.spawn(function* () { throw new Error('boom'); });
+    const good = uts.spawn(function* (usys: Sys) { yield* usys.sleep(3); return 'fine'; });
+    try {
+      yield* uts.join(bad);
+    } catch (e) {
+      out.caught = (e as Error).message;
+    }
+    out.good = yield* uts.join(good);
+    yield* uts.stop();
+  }, 2, 3);
+  assert.deepEqual(out, { caught: 'boom', good: 'fine' });
+});
+
+/** 1,000 user threads that compute, some sleep in the kernel, some yield at user level. */
+function* thousand(sys: Sys, out: { sum: number; kses: number }): Generator<any, void, any> {
+  const uts = yield* kse.start(sys, { kses: out.kses });
+  const ts = [];
+  for (let i = 0; i < 1000; i++) {
+    ts.push(uts.spawn(function* (usys: Sys, a: number) {
+      yield* usys.compute(1 + (a % 3));
+      if (a % 3 === 0) yield* usys.sleep(1 + (a % 7));
+      else if (a % 3 === 1) yield* usys.getpid();
+      yield* usys.compute(1);
+      return a;
+    }, i));
+  }
+  let sum = 0;
+  for (const t of ts) sum += (yield* uts.join(t)) as number;
+  out.sum = sum;
+  yield* uts.stop();
+}
+
+for (const [ncpu, kses, seeds] of [[1, 2, [1, 2]], [2, 2, [3]], [2, 4, [4]], [4, 3, [5, 6]], [8, 4, [7, 8]]] as const) {
+  test(`1,000 user threads on ${kses} KSEs, ${ncpu} CPU(s), seeds ${seeds.join(',')}: all complete, at most ${Math.min(kses, ncpu)} run at once`, () => {
+    for (const seed of seeds) {
+      const out = { sum: 0, kses };
+      const { m, pid, w } = runKse(function* (sys) { yield* thousand(sys, out); }, ncpu, seed);
+      assert.equal(out.sum, 999 * 1000 / 2, `seed ${seed}`);
+      assert.ok(w.maxOnproc <= kses, `seed ${seed}: ${w.maxOnproc} kernel threads on CPUs with ${kses} KSEs`);
+      assert.ok(w.maxOnproc <= ncpu);
+      if (ncpu >= kses) assert.equal(w.maxOnproc, kses, `seed ${seed}: the KSEs ran in parallel`);
+      assert.equal(m.kse(pid), null, 'stop left KSE mode');
+      assert.equal(m.proc(pid)!.exitStatus, 0);
+    }
+  });
+}
