@@ -82,9 +82,11 @@ test('join rethrows what a user thread threw; the others are unaffected', () => 
       out.caught = (e as Error).message;
     }
     out.good = yield* uts.join(good);
-    yield* uts.stop();
+    yield* uts.stop(); // waits for every thread without rethrowing what they threw
   }, 2, 3);
   assert.deepEqual(out, { caught: 'boom', good: 'fine' });
+  assert.equal(M.proc(1)!.exitStatus, 0);
+  assert.equal(M.proc(1)!.fault, null);
 });
 
 /** 1,000 user threads that compute, some sleep in the kernel, some yield at user level. */
@@ -120,3 +122,23 @@ for (const [ncpu, kses, seeds] of [[1, 2, [1, 2]], [2, 2, [3]], [2, 4, [4]], [4,
     }
   });
 }
+
+test('a user thread calling exit ends the process while the others run: no panic, its status', () => {
+  // Found by the fuzzer: two exiting threads both marked their KSE KEF_EXIT
+  // during SINGLE_EXIT and the second unlinked the group's last KSE while
+  // the single-threader still belonged to it; and the single-threader's
+  // own sleep made an upcall nobody could take.
+  for (const [ncpu, seed] of [[3, 1], [1, 2], [4, 5]] as const) {
+    const { m, pid } = runKse(function* (sys) {
+      const uts = yield* kse.start(sys, { kses: 2 });
+      const ts = [
+        uts.spawn(function* (s: Sys) { yield* s.compute(3); yield* s.compute(2); }),
+        uts.spawn(function* (s: Sys) { yield* s.exit(7); }),
+        uts.spawn(function* (s: Sys) { yield* s.sleep(20); }),
+      ];
+      for (const th of ts) yield* uts.join(th);
+      yield* uts.stop();
+    }, ncpu, seed);
+    assert.equal(m.proc(pid)!.exitStatus, 7);
+  }
+});

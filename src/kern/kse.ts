@@ -490,6 +490,9 @@ export function signalUpcall(_p: Proc, _sig: number): Lwp | null {
 export function kseSleepUpcall(l: Lwp): void {
   const kt = l.kse!;
   if ((kt.flags & (TDF_UNBOUND | TDF_INMSLEEP)) !== TDF_UNBOUND || kt.mailbox === null) return;
+  // Nobody is left to take an upcall once the process exits or single-threads.
+  const p = l.proc;
+  if ((p.sflag & PS_WEXIT) !== 0 || p.st.thread !== null) return;
   const ke = kt.kse;
   if (ke === null || kt.ksegrp.runq.length !== 0) return;
   kt.flags |= TDF_INMSLEEP;
@@ -644,6 +647,11 @@ export function kseThreadExit(l: Lwp): void {
     ke.thread = null;
     ke.state = KES_UNQUEUED;
     kassert(ke.bound !== l, 'thread_exit: entered with ke_bound set');
+    // The seed decides KEF_EXIT under sched_lock right before exiting; here
+    // p.lock is dropped in between, so decide again: never leave a group
+    // with threads but no KSE.
+    const kg = ke.ksegrp;
+    if ((ke.flags & KEF_EXIT) !== 0 && kg.kses === 1 && kg.numthreads > 0) ke.flags &= ~KEF_EXIT;
     if ((ke.flags & KEF_EXIT) !== 0) {
       kev(l, 'exit', ke);
       kseUnlink(kp, ke);

@@ -146,7 +146,13 @@ export class Uts {
    */
   *stop(): Gen<void> {
     const me = this.main;
-    for (const t of this.threads) if (t !== me) yield* this.join(t);
+    // Wait for every thread (what one threw is for its joiner, not for stop).
+    for (const t of this.threads) {
+      while (t !== me && t.state !== 'done') {
+        t.joiners.push(me);
+        yield* this.block(me, 'joining');
+      }
+    }
     this.stopping = true;
     const c = me.carrier!;
     c.rec.km.curthread = null; // bound from here on
