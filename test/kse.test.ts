@@ -275,3 +275,27 @@ test('an upcall (UTS) that throws kills only its process, as any user fault', ()
   assert.match(m.proc(pid)!.fault ?? '', /uts bug/);
   assert.equal(m.proc(other)!.exitStatus, 0);
 });
+
+test('the checker catches broken KSE invariants', () => {
+  const cases: [string, (p: NonNullable<ReturnType<typeof procOf>>) => void, RegExp][] = [
+    ['counter', (p) => { p.kse!.ksegrps[0]!.idleKses++; }, /kg_idle_kses 1 != 0/],
+    ['state', (p) => { p.kse!.ksegrps[0]!.kseq[0]!.state = 1; }, /is not on kg_iq/],
+    ['loan', (p) => { const g = p.kse!.ksegrps[0]!; g.kseq[0]!.bound = p.lwps; g.lq.push(g.kseq[0]!); g.loanKses++; }, /does not carry LOAN/],
+    ['last assigned', (p) => { const g = p.kse!.ksegrps[0]!; g.lastAssigned = p.lwps; }, /kg_last_assigned .* is not on kg_runq/],
+  ];
+  for (const [what, corrupt, msg] of cases) {
+    const m = new Machine({ ncpu: 1, seed: 1 });
+    m.spawn(function* (sys: Sys) {
+      yield* sys.kseCreate(mailbox(resumeOrRelease));
+      corrupt(procOf(m)!);
+      yield* sys.getpid();
+    }, { name: 'kse' });
+    const r = m.run({ maxTicks: 1000 });
+    assert.equal(r.outcome, 'panic', what);
+    assert.match(r.panic!.message, msg, what);
+  }
+});
+
+function procOf(m: Machine) {
+  return m.kernel.procs.get(1);
+}

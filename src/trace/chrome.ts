@@ -276,6 +276,12 @@ export function toChromeTrace(events: readonly KEvent[], opts: ChromeTraceOption
         }
         break;
       }
+      case 'kse':
+        // KSE upcalls, loans and reassignments, as instant events on the thread concerned.
+        if (e.pid >= 0 && !isIdle(e.pid, e.lid)) {
+          out.push({ name: `kse ${e.what}`, ph: 'i', s: 't', ts, pid: e.pid, tid: thread(e.pid, e.lid), cat: 'kse', args: { kse: `${e.kg}.${e.kse}`, detail: e.detail } });
+        }
+        break;
       case 'panic':
         out.push({ name: 'panic', ph: 'i', s: 'g', ts, pid: MACHINE_PID, tid: e.cpu >= 0 ? CPU_TID_BASE + e.cpu : INTR_TID, cat: 'panic', args: { message: e.message, cpu: e.cpu, lwp: `${e.pid}.${e.lid}` } });
         break;
