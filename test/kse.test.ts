@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine, type KEvent, type KseMailbox, type KseThrMailbox, type Sys } from '../src/index.ts';
+import { Machine, SCHED_FIFO, type KEvent, type KseMailbox, type KseThrMailbox, type Sys } from '../src/index.ts';
 import { errnoOf } from './helpers.ts';
 import { psLines } from '../src/report/ps.ts';
 
@@ -299,3 +299,44 @@ test('the checker catches broken KSE invariants', () => {
 function procOf(m: Machine) {
   return m.kernel.procs.get(1);
 }
+
+test('KSE assignment: a better thread takes kg_last_assigned\'s KSE; the loser waits without one', () => {
+  // One KSE, one CPU.  main sleeps (unbound), then the upcall thread raises
+  // its own priority and sleeps too; a real-time hog in another process
+  // keeps the CPU, so main wakes into the idle KSE but stays queued.  When
+  // the better upcall thread wakes it steals main's KSE; main waits on
+  // kg_runq, and later borrows the KSE from it.
+  const m = new Machine({ ncpu: 1, seed: 1 });
+  const evs: Ev[] = [];
+  m.on((e) => { if (e.type === 'kse' && e.pid === 1) evs.push(e); });
+  let n = 0;
+  m.spawn(function* (sys: Sys) {
+    const km = mailbox(function* (usys, kmb) {
+      if (++n === 1) {
+        yield* usys.schedSetparam(yield* usys.lwpSelf(), SCHED_FIFO, 10);
+        kmb.curthread = thrMailbox('second');
+        yield* usys.sleep(20);
+        kmb.curthread = null;
+      }
+      yield* resumeOrRelease(usys, kmb);
+    });
+    yield* sys.kseCreate(km);
+    km.curthread = thrMailbox('main');
+    yield* sys.sleep(12);
+    km.curthread = null;
+  }, { name: 'kse' });
+  m.spawn(function* (sys: Sys) {
+    yield* sys.schedSetparam(0, SCHED_FIFO, 50);
+    yield* sys.sleep(5);
+    yield* sys.compute(40);
+  }, { name: 'hog' });
+  const r = m.run({ maxTicks: 10_000 });
+  assert.equal(r.outcome, 'idle', r.panic?.message);
+  const seq = evs.map((e) => `${e.what}:${e.lid}${e.detail ? `:${e.detail}` : ''}`);
+  const steal = seq.indexOf('steal:2:from 1.1');
+  assert.ok(steal > 0, seq.join(' '));
+  assert.equal(seq[steal - 1], 'assign:1', 'main had been given the idle KSE first');
+  assert.equal(seq[steal + 1], 'assign:2');
+  const rest = seq.slice(steal + 2);
+  assert.deepEqual(rest.slice(0, 4), ['export:2', 'loan:2', 'assign:1:lent by 1.2', 'export:1'], 'the winner runs first, then lends the KSE to main');
+});
