@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine, kse, type KEvent, type Sys } from '../src/index.ts';
+import { Machine, SIGCONT, SIGKILL, SIGSTOP, kse, type KEvent, type Sys } from '../src/index.ts';
 
 interface Watch {
   /** Most LWPs of the process ONPROC at one moment. */
@@ -141,4 +141,42 @@ test('a user thread calling exit ends the process while the others run: no panic
     }, ncpu, seed);
     assert.equal(m.proc(pid)!.exitStatus, 7);
   }
+});
+
+test('job control and SIGKILL on an M:N process: it stops, continues or dies, never hangs or panics', () => {
+  // Found by a soak: a bound thread that blocked kept its KSE through the
+  // exit, starving the threads that waited for one (deadlock); a standin
+  // or lender given its KSE back ran user code in a stopped process.
+  let killed = 0;
+  for (let seed = 1; seed <= 100; seed++) {
+    for (const ncpu of [1, 2, 4]) {
+      const kill = seed % 4 === 0;
+      const m = new Machine({ ncpu, seed });
+      const pid = m.spawn(function* (sys: Sys) {
+        const uts = yield* kse.start(sys, { kses: 1 + (seed % 3) });
+        const ts = [];
+        for (let i = 0; i < 20; i++) {
+          ts.push(uts.spawn(function* (s: Sys, a: number) {
+            yield* s.compute(1 + (a % 4));
+            if (a % 2) yield* s.sleep(1 + (a % 5));
+            yield* s.getpid();
+          }, i));
+        }
+        for (const t of ts) yield* uts.join(t);
+        yield* uts.stop();
+      }, { name: 'mn' });
+      m.spawn(function* (sys: Sys) {
+        yield* sys.sleep(seed % 13);
+        yield* sys.kill(pid, SIGSTOP);
+        yield* sys.sleep(1 + (seed % 7));
+        yield* sys.kill(pid, kill ? SIGKILL : SIGCONT);
+      }, { name: 'ctl' });
+      const r = m.run({ maxTicks: 200_000 });
+      assert.equal(r.outcome, 'idle', `seed ${seed} ncpu ${ncpu}: ${r.panic ? r.panic.message : r.outcome}`);
+      const p = m.proc(pid)!;
+      if (kill && p.signal === SIGKILL) killed++;
+      else assert.equal(p.exitStatus, 0, `seed ${seed} ncpu ${ncpu}`);
+    }
+  }
+  assert.ok(killed > 0, 'some runs were killed mid-way');
 });

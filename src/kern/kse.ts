@@ -41,7 +41,7 @@ import {
   KES_IDLE, KES_ONRUNQ, KES_UNQUEUED, KEF_EXIT, Kse, Ksegrp, KseProc, KseThread,
   TDF_INMSLEEP, TDF_UNBOUND, TDF_UPCALLING, TDI_LOAN, type KseMailbox, type KseThrMailbox,
 } from './h/kse.ts';
-import { LP_RUNNING, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSUSPENDED, LW_USERRET, LW_WEXIT, LW_WSINGLE, PS_WEXIT } from './param.ts';
+import { LP_RUNNING, LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSTOP, LSSUSPENDED, LW_PENDSIG, LW_USERRET, LW_WEXIT, LW_WSINGLE, PS_WEXIT, SSTOP } from './param.ts';
 import { lwpAlloc, lwpExit, lwpUserret } from './lwp.ts';
 import { lwpLock, lwpUnlock } from './mutex.ts';
 import { miSwitch, placeOn, schedEnqueueCpu } from './synch.ts';
@@ -385,6 +385,19 @@ function ownerRun(owner: Lwp, ke: Kse, ci: CpuInfo): void {
   const k = owner.k;
   const p = owner.proc;
   const kg = ke.ksegrp;
+  if (owner.stat === LSIDL && (p.stat === SSTOP || k.procStopping(p))) {
+    // A standin of a stopped or stopping process: it starts stopped, with
+    // its KSE, as a new LWP of a stopped process does; SIGCONT runs it.  (A
+    // lender has LW_PENDSIG from proc_stop and stops at its user boundary.)
+    if (k.personality.createCountsNrlwps) p.nrlwps--;
+    owner.mutex = ci.spcLwplock;
+    placeOn(owner, ci);
+    k.setStat(owner, LSSTOP, 'kse');
+    return;
+  }
+  // A lender is not counted in nrlwps, so its process may have stopped
+  // meanwhile: it must stop at its user boundary before it runs user code.
+  if (p.stat === SSTOP || k.procStopping(p)) owner.flag |= LW_PENDSIG;
   if (owner.stat === LSSUSPENDED || !k.personality.createCountsNrlwps) p.nrlwps++;
   if ((owner.pflag & LP_RUNNING) !== 0) {
     k.setStat(owner, LSONPROC, 'kse');
@@ -420,7 +433,7 @@ function kseLoanBroken(l: Lwp): void {
 /**
  * mi_switch's KSE part, for a thread that stops running (sleep, stop,
  * suspension; not a yield): an unbound thread, or one on a lent KSE, gives
- * its KSE up.  A bound thread blocks with it.  Called on l's CPU with its
+ * its KSE up.  A bound thread blocks with it, except in an exiting process.  Called on l's CPU with its
  * spc_mutex held.
  */
 export function kseSwitchout(l: Lwp, ci: CpuInfo): void {
@@ -428,7 +441,10 @@ export function kseSwitchout(l: Lwp, ci: CpuInfo): void {
   if ((kt.flags & TDI_LOAN) !== 0) return; // thread_userret lent it already
   const ke = kt.kse;
   if (ke === null || ke.thread !== l) return;
-  if ((kt.flags & TDF_UNBOUND) === 0 && ke.bound === null) return;
+  // Once the process exits, a blocking thread (the exit's own single-threader
+  // among them) gives its KSE up too, so that the threads waiting for one
+  // can run to their exit.
+  if ((kt.flags & TDF_UNBOUND) === 0 && ke.bound === null && (l.proc.sflag & PS_WEXIT) === 0) return;
   kt.kse = null;
   ke.thread = null;
   ke.state = KES_UNQUEUED;
