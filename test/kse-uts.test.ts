@@ -180,3 +180,38 @@ test('job control and SIGKILL on an M:N process: it stops, continues or dies, ne
   }
   assert.ok(killed > 0, 'some runs were killed mid-way');
 });
+
+test('SIGSTOP completes while a thread waits for a KSE: a stopped bound thread lends its KSE', () => {
+  // Runs where, before, the stop never completed: a thread waited on
+  // kg_runq for a KSE that a stopped bound thread kept.
+  for (const [seed, ncpu] of [[6, 2], [13, 1], [11, 2], [45, 4], [39, 1]] as const) {
+    const m = new Machine({ ncpu, seed });
+    let stoppedAt = -1;
+    let contAt = -1;
+    const pid = m.spawn(function* (sys: Sys) {
+      const uts = yield* kse.start(sys, { kses: 1 + (seed % 3) });
+      const ts = [];
+      for (let i = 0; i < 20; i++) {
+        ts.push(uts.spawn(function* (s: Sys, a: number) {
+          yield* s.compute(1 + (a % 4));
+          if (a % 2) yield* s.sleep(1 + (a % 5));
+          yield* s.getpid();
+        }, i));
+      }
+      for (const t of ts) yield* uts.join(t);
+      yield* uts.stop();
+    }, { name: 'mn' });
+    m.on((e) => { if (e.type === 'proc' && e.what === 'stop' && e.pid === pid && stoppedAt < 0) stoppedAt = e.t; });
+    m.spawn(function* (sys: Sys) {
+      yield* sys.sleep(seed % 13);
+      yield* sys.kill(pid, SIGSTOP);
+      yield* sys.sleep(30);
+      contAt = m.now;
+      yield* sys.kill(pid, SIGCONT);
+    }, { name: 'ctl' });
+    const r = m.run({ maxTicks: 200_000 });
+    assert.equal(r.outcome, 'idle', `seed ${seed}: ${r.panic?.message ?? r.outcome}`);
+    assert.ok(stoppedAt >= 0 && stoppedAt < contAt, `seed ${seed} ncpu ${ncpu}: the stop did not complete before SIGCONT`);
+    assert.equal(m.proc(pid)!.exitStatus, 0);
+  }
+});

@@ -194,8 +194,10 @@ export class Checker {
     if (want !== null && l.mutex !== want) {
       this.fail(`${name(l)} in ${STAT_NAMES[l.stat]} is covered by ${l.mutex.name}, expected ${want.name}`);
     }
-    // A KSE thread waiting on kg_runq for a KSE is on no CPU run queue (checkKse).
-    if (l.stat === LSRUN && l.rq !== l.cpu.runq && l.cpu.spcMutex.owner === null && (l.kse === null || l.kse.kse !== null)) {
+    // A KSE thread waiting on kg_runq for a KSE, or for its lent KSE to come
+    // back, is on no CPU run queue (checkKse).
+    if (l.stat === LSRUN && l.rq !== l.cpu.runq && l.cpu.spcMutex.owner === null &&
+        (l.kse === null || (l.kse.kse !== null && (l.kse.flags & TDI_LOAN) === 0))) {
       this.fail(`${name(l)} is LSRUN but not on cpu${l.cpu.index}'s run queue`);
     }
     if (l.stat !== LSRUN && l.rq !== null) this.fail(`${name(l)} is on a run queue in state ${STAT_NAMES[l.stat]}`);

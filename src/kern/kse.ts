@@ -186,6 +186,8 @@ function standinLink(td: Lwp, td2: Lwp, kg: Ksegrp): KseThread {
   p.nlwps++;
   lwpChargeUpcall(p);
   if (p.st.thread !== null) td2.flag |= LW_WSINGLE | (p.st.mode === ST_EXIT ? LW_WEXIT : 0);
+  // Born while the process stops: it must stop too (proc_stop flagged the others).
+  if (p.stat === SSTOP || k.procStopping(p)) td2.flag |= LW_PENDSIG;
   if (k.personality.createCountsNrlwps) p.nrlwps++;
   td2.affinity = td.affinity;
   td2.class = td.class;
@@ -236,7 +238,12 @@ export function kseSetrunqueue(l: Lwp): boolean {
   const kt = l.kse!;
   const kg = kt.ksegrp;
   kg.runnable++;
-  if ((kt.flags & TDI_LOAN) !== 0) kseLoanBroken(l);
+  if ((kt.flags & TDI_LOAN) !== 0) {
+    // A stopped owner continued while its KSE is lent: it waits, on no
+    // queue, until kse_reassign gives the KSE back (ownerRun).
+    if ((l.proc.sflag & PS_WEXIT) === 0 && l.kse!.kse !== null && l.kse!.kse.bound === l) return true;
+    kseLoanBroken(l);
+  }
   if ((kt.flags & TDF_UNBOUND) === 0) {
     const ke = kt.kse;
     if (ke !== null) {
@@ -385,6 +392,17 @@ function ownerRun(owner: Lwp, ke: Kse, ci: CpuInfo): void {
   const k = owner.k;
   const p = owner.proc;
   const kg = ke.ksegrp;
+  if (owner.stat === LSSTOP) {
+    ke.state = KES_UNQUEUED; // a stopped owner just holds it again
+    return;
+  }
+  if (owner.stat === LSRUN) {
+    // A stopped owner that was continued meanwhile, waiting for it.
+    ke.state = KES_ONRUNQ;
+    kg.runqKses++;
+    schedEnqueueCpu(owner);
+    return;
+  }
   if (owner.stat === LSIDL && (p.stat === SSTOP || k.procStopping(p))) {
     // A standin of a stopped or stopping process: it starts stopped, with
     // its KSE, as a new LWP of a stopped process does; SIGCONT runs it.  (A
@@ -444,11 +462,38 @@ export function kseSwitchout(l: Lwp, ci: CpuInfo): void {
   // Once the process exits, a blocking thread (the exit's own single-threader
   // among them) gives its KSE up too, so that the threads waiting for one
   // can run to their exit.
-  if ((kt.flags & TDF_UNBOUND) === 0 && ke.bound === null && (l.proc.sflag & PS_WEXIT) === 0) return;
+  if ((kt.flags & TDF_UNBOUND) === 0 && ke.bound === null && (l.proc.sflag & PS_WEXIT) === 0) {
+    if (l.stat === LSSTOP) kseStopped(l);
+    return;
+  }
   kt.kse = null;
   ke.thread = null;
   ke.state = KES_UNQUEUED;
   kseReassign(ke, ci, l);
+}
+
+/**
+ * A bound thread holding its KSE has stopped (job control), switching out
+ * or where it slept (proc_stop).  It does not need the KSE while stopped:
+ * if a thread of its group waits for one, lend it (TDI_LOAN), so that the
+ * waiter too can reach its stop; it comes back to the owner when nobody
+ * needs it, or when the owner is continued and waits for it.  Called in
+ * one stretch, with l locked.
+ */
+export function kseStopped(l: Lwp): void {
+  const kt = l.kse!;
+  const ke = kt.kse;
+  if (ke === null || ke.thread !== l || ke.bound !== null || (kt.flags & (TDF_UNBOUND | TDI_LOAN)) !== 0) return;
+  const kg = kt.ksegrp;
+  if (firstUnassigned(kg) === null) return;
+  kt.flags |= TDI_LOAN;
+  ke.bound = l;
+  ke.thread = null;
+  ke.state = KES_UNQUEUED;
+  kg.lq.push(ke);
+  kg.loanKses++;
+  kev(l, 'loan', ke, 'stopped');
+  kseReassign(ke, l.cpu, l);
 }
 
 /* ---- Upcalls ---- */

@@ -33,6 +33,7 @@ import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
 import { coredump, exit1, userFault } from './exit.ts';
+import { kseStopped } from './kse.ts';
 
 /* Signal numbers (NetBSD sys/signal.h). */
 export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGEMT = 7,
@@ -342,6 +343,7 @@ export function* procStop(p: Proc, sig: number): Gen<void> {
     if (l.stat === LSSLEEP && (l.flag & LW_SINTR) !== 0) {
       k.setStat(l, LSSTOP, 'stop');
       p.nrlwps--;
+      if (l.kse !== null) kseStopped(l);
     }
     lwpUnlock(l);
   }
