@@ -11,7 +11,7 @@
  */
 import type { Sys } from '../src/index.ts';
 import { burn, type Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { critEnter, critExit, lwktInterrupt, lwktIntrCreate } from '../src/kern/lwkt.ts';
 import { PRI_INTR, PRI_KTHREAD } from '../src/kern/param.ts';
 

@@ -11,10 +11,10 @@
  * what happens between two blocking points.
  */
 import type { Sys } from '../src/index.ts';
-import type { Gen } from '../src/engine/coroutine.ts';
-import { burn } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
-import { LwktToken, lwktCreate, lwktGettoken, lwktInterrupt, lwktIntrCreate, lwktReltoken, lwktYieldQuick } from '../src/kern/lwkt.ts';
+import { type Gen, burn } from '../src/engine/coroutine.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
+import { lwktCreate, lwktGettoken, lwktInterrupt, lwktIntrCreate, lwktReltoken, lwktYieldQuick } from '../src/kern/lwkt.ts';
+import { LwktToken } from '../src/kern/h/lwkt.ts';
 import { PRI_KERNEL_RT, PRI_KTHREAD, PRI_INTR } from '../src/kern/param.ts';
 
 const tok = new LwktToken('example');

@@ -17,8 +17,8 @@ export {
   SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
   SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO,
   SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIGPWR, SIGNAL_NAMES,
-} from './kern/sig.ts';
-export type { CoreDump } from './kern/exit.ts';
+} from './kern/h/signal.ts';
+export type { CoreDump } from './kern/h/proc.ts';
 export type { SigactionOptions, SigactionResult, SigprocmaskHow } from './sys/sys_sig.ts';
 export { NETBSD_4, NETBSD_6, PERSONALITIES } from './kern/personality.ts';
 export type { Personality } from './kern/personality.ts';
@@ -35,8 +35,8 @@ export {
   RLIMIT_NTHR, RLIM_INFINITY,
 } from './kern/param.ts';
 export type { ParkOptions } from './sys/sys_lwp2.ts';
-export type { LwpCtl } from './kern/lwpctl.ts';
-export type { Cred, Rlimit } from './kern/resource.ts';
+export type { LwpCtl } from './kern/h/lwpctl.ts';
+export type { Cred, Rlimit } from './kern/h/resource.ts';
 export {
   lwpSpecificKeyCreate, lwpSpecificKeyDelete, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific,
 } from './kern/specific.ts';

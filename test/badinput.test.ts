@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, SyscallError, type Sys } from '../src/index.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { untyped } from './inspect.ts';
 
 function* nothing() {}
 
@@ -51,7 +52,7 @@ test('negative, fractional or NaN ticks are EINVAL for compute and sleep', () =>
 
 test('bad lids: non-integers are EINVAL, unknown integers ESRCH, for every lid call', () => {
   const { r, out } = runMain(function* (sys, o: { codes: string[] }) {
-    for (const lid of [2.5, '3' as unknown as number, -7, 1 << 30]) {
+    for (const lid of [2.5, untyped<number>('3'), -7, 1 << 30]) {
       o.codes.push(yield* errnoOf(sys.lwpSuspend(lid)));
       o.codes.push(yield* errnoOf(sys.lwpContinue(lid)));
       o.codes.push(yield* errnoOf(sys.lwpDetach(lid)));

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelPanic, Machine, type Sys } from '../src/index.ts';
 import { LSZOMB } from '../src/kern/param.ts';
+import { procOf } from './inspect.ts';
 
 function* busy(sys: Sys) {
   yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(100); });
@@ -63,8 +64,7 @@ test('an LWP that is LSONPROC but not its CPU\'s current LWP is a panic', () => 
 test('releasing a mutex one does not own is a panic, and the machine stays dead', () => {
   const m = new Machine({ ncpu: 1 });
   m.spawn(function* (sys: Sys) {
-    const l = (sys as unknown as { l: { proc: { lock: { owner: object | null } } } }).l;
-    l.proc.lock.owner = {}; // someone else "holds" p.lock
+    procOf(sys).lock.owner = {}; // someone else "holds" p.lock
     yield* sys.lwpWait(0);
   });
   const r = m.run({ maxTicks: 100 });

@@ -8,20 +8,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, PRI_NONE, SCHED_FIFO, SCHED_OTHER, SCHED_RR, type Sys } from '../src/index.ts';
 import { burn, runDetached, type Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LwktRunQueue, priLevel } from '../src/kern/runq.ts';
 import {
-  LwktToken, LwktWait, critEnter, critExit, lwktBlock, lwktCreate, lwktDescheduleSelf, lwktExit, lwktGettoken,
-  lwktIntrCreate, lwktInterrupt, lwktPreempt, lwktPreemptedProc, lwktReltoken, lwktSchedule, lwktSetpri,
-  lwktSignal, lwktSwitch, lwktTokenPoolGet, lwktYield, lwktYieldQuick,
+  critEnter, critExit, lwktBlock, lwktCreate, lwktDescheduleSelf, lwktExit, lwktGettoken, lwktIntrCreate,
+  lwktInterrupt, lwktPreempt, lwktPreemptedProc, lwktReltoken, lwktSchedule, lwktSetpri, lwktSignal,
+  lwktSwitch, lwktTokenPoolGet, lwktYield, lwktYieldQuick,
 } from '../src/kern/lwkt.ts';
+import { LwktToken, LwktWait } from '../src/kern/h/lwkt.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpMigrate } from '../src/kern/lwp.ts';
 import { lwpLock } from '../src/kern/mutex.ts';
 import { CACHE_NTHREADS, LSIDL, LSRUN, LSSUSPENDED, PRI_INTR, PRI_KTHREAD } from '../src/kern/param.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
-
-const lwpOf = (sys: Sys) => (sys as unknown as { l: Lwp }).l;
+import { fakeLwp, lwpOf } from './inspect.ts';
 
 /** A machine with kernel threads made from the host: body(l) per [cpu, name, body, pri]. */
 function kthreads(ncpu: number, specs: [number, string, (l: Lwp) => Gen<unknown>, number?, 'stopped'?][], opts = {}): { m: Machine; ls: Lwp[] } {
@@ -35,13 +35,13 @@ function kthreads(ncpu: number, specs: [number, string, (l: Lwp) => Gen<unknown>
 
 /* ---------- run queues ---------- */
 
-function fakeLwp(priority: number, lid: number): Lwp {
-  return { priority, lid, proc: { pid: 9 }, rq: null, rqNext: null, rqPrev: null, rqLevel: 0 } as unknown as Lwp;
+function queuedLwp(priority: number, lid: number): Lwp {
+  return fakeLwp({ priority, lid, proc: { pid: 9 }, rq: null, rqNext: null, rqPrev: null, rqLevel: 0 });
 }
 
 test('run queue: 32 levels, the bitmask tracks the non-empty ones, the best level first, FIFO inside a level', () => {
   const q = new LwktRunQueue();
-  const a = fakeLwp(63, 1), b = fakeLwp(60, 2), c = fakeLwp(130, 3), d = fakeLwp(255, 4);
+  const a = queuedLwp(63, 1), b = queuedLwp(60, 2), c = queuedLwp(130, 3), d = queuedLwp(255, 4);
   for (const l of [a, b, c, d]) q.enqueue(l);
   assert.equal(q.mask, (1 << 7) | (1 << 16) | (1 << 31));
   assert.equal(q.maxLevel(), 31);

@@ -8,7 +8,7 @@ import { lwpLock, lwpTrylock, lwpUnlock, mutexEnter, mutexExit } from '../src/ke
 import { lwpUnsleep } from '../src/kern/sleepq.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { LW_CANCELLED, LSSLEEP } from '../src/kern/param.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { errnoOf } from './helpers.ts';
 
 /** A machine with pid 1 holding: lid 1 computing, lid 2 a zombie, lid 3 asleep. */

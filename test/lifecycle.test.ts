@@ -7,8 +7,9 @@ import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpAddref, lwpDelref } from '../src/kern/lwp.ts';
 import { mutexEnter, mutexExit } from '../src/kern/mutex.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
+import { lwpOf } from './inspect.ts';
 
 function* nothing() {}
 
@@ -27,7 +28,7 @@ test('lids are per process and count up from 1', () => {
 test('lid allocation skips 0 when the 32-bit counter wraps', () => {
   const m = new Machine({ ncpu: 1 });
   const pid = m.spawn(function* (sys: Sys) {
-    const p = (sys as unknown as { l: Lwp }).l.proc;
+    const p = lwpOf(sys).proc;
     p.nlwpid = -1; // the next lid would be 0
     yield* sys.lwpCreate(nothing);
   });
@@ -43,7 +44,7 @@ test('a detached LWP that exits waits in p_zomblwp and the next lwpCreate frees 
   let nlwpsBefore = -1;
   let nlwpsAfter = -1;
   const pid = m.spawn(function* (sys: Sys) {
-    const p = (sys as unknown as { l: Lwp }).l.proc;
+    const p = lwpOf(sys).proc;
     zomb = yield* sys.lwpCreate(nothing, undefined, { flags: LWP_DETACHED });
     yield* sys.compute(50);
     assert.equal(p.zomblwp?.lid, zomb);
@@ -72,7 +73,7 @@ test('lwpDetach of a zombie frees it at once; its lid is gone; detaching twice i
     const me = yield* sys.lwpSelf();
     yield* sys.lwpDetach(me);
     o.d = yield* errnoOf(sys.lwpDetach(me));
-    o.nl = (sys as unknown as { l: Lwp }).l.proc.nlwps;
+    o.nl = lwpOf(sys).proc.nlwps;
   }, {});
   assertIdle(r);
   assert.deepEqual([out.a, out.b, out.c, out.d], ['', 'ESRCH', 'ESRCH', 'EINVAL']);
@@ -263,9 +264,19 @@ test('no NetBSD 6 hazard: a suspension taken after the exit began does not hang 
 test('no NetBSD 6 hazard: an exit racing LWPs that keep creating LWPs always completes (many schedules)', () => {
   // Under NetBSD 6's exit_lwps an LWP created by a creator already told to
   // exit is born LSSUSPENDED and the exit waits for it forever.
+  let raced = 0;
   for (let seed = 1; seed <= 25; seed++) {
     const m = new Machine({ ncpu: 3, seed });
-    const pid = m.spawn(function* (sys: Sys) {
+    const creating = new Set<number>(); // LWPs inside _lwp_create now
+    let creatingAtExit = 0;
+    let pid = 0;
+    m.on((e) => {
+      if (e.pid !== pid) return;
+      if (e.type === 'syscall' && e.name === '_lwp_create') creating.add(e.lid);
+      if (e.type === 'sysret' && e.name === '_lwp_create') creating.delete(e.lid);
+      if (e.type === 'proc' && e.what === 'exit') creatingAtExit = creating.size;
+    });
+    pid = m.spawn(function* (sys: Sys) {
       const spawner = function* (s: Sys): Generator<any, void, any> {
         for (let i = 0; i < 40; i++) yield* s.lwpCreate(function* () {}, undefined, { flags: 0x40 });
       };
@@ -276,5 +287,7 @@ test('no NetBSD 6 hazard: an exit racing LWPs that keep creating LWPs always com
     });
     assertIdle(m.run());
     assert.equal(m.proc(pid)!.exitStatus, 6, `seed ${seed}`);
+    if (creatingAtExit > 0) raced++;
   }
+  assert.ok(raced > 0, 'no schedule had an LWP inside _lwp_create when the exit began');
 });

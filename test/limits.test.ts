@@ -3,12 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, RLIMIT_NTHR, RLIM_INFINITY, SyscallError, type Sys } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
 import { LPR_CRMOD, LSZOMB } from '../src/kern/param.ts';
 import { lwpcntOf, resourceState } from '../src/kern/resource.ts';
 import { assertIdle, errnoOf } from './helpers.ts';
-
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
+import { lwpOf, untyped } from './inspect.ts';
 
 /** Park until unparked: a return of '' or EALREADY means an unpark came. */
 function* parkOnce(s: Sys): Gen<void> {
@@ -57,7 +55,7 @@ test('setuid: root may become anyone; other LWPs keep their cached credentials u
     // Now an ordinary user: only its own uid.
     o.codes.push(yield* errnoOf(sys.setuid(0)));
     o.codes.push(yield* errnoOf(sys.setuid(1234)));
-    for (const bad of [-1, 1.5, 0xffffffff, '7' as unknown as number]) o.codes.push(yield* errnoOf(sys.setuid(bad)));
+    for (const bad of [-1, 1.5, 0xffffffff, untyped<number>('7')]) o.codes.push(yield* errnoOf(sys.setuid(bad)));
   }, { uid: 0 });
   assertIdle(m.run());
   assert.deepEqual([o.u0, o.u1, o.otherBefore, o.otherAfter], [0, 1234, 0, 1234]);

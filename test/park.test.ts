@@ -3,15 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, type Sys } from '../src/index.ts';
 import type { Gen } from '../src/engine/coroutine.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
-import { LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_UNPARKED } from '../src/kern/param.ts';
-import { ERESTART } from '../src/kern/errno.ts';
-import { lwpLock, lwpUnlock } from '../src/kern/mutex.ts';
-import { setrunnable } from '../src/kern/synch.ts';
+import type { Lwp } from '../src/kern/h/lwp.ts';
+import { LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED } from '../src/kern/param.ts';
 import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/kern/sleepq.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
-
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
+import { lwpOf, untyped } from './inspect.ts';
 
 /** Wait (in user mode, a tick at a time) until LWP lid of our process is parked. */
 function* untilParked(sys: Sys, lid: number): Gen<void> {
@@ -55,7 +51,7 @@ test('unpark wakes a parked LWP (same hint, other hint, no hint); the park retur
     const { r, out } = runMain(function* (sys, o: { res?: string; ps?: string }) {
       const t = yield* sys.lwpCreate(function* (s: Sys) { o.res = yield* errnoOf(s.lwpPark({ hint: parkHint })); });
       yield* untilParked(sys, t);
-      o.ps = (sys as unknown as { l: Lwp }).l.proc.lidMap.get(t)!.wmesg ?? '';
+      o.ps = lwpOf(sys).proc.lidMap.get(t)!.wmesg ?? '';
       yield* sys.lwpUnpark(t, unparkHint);
       yield* sys.lwpWait(t);
     }, {}, { ncpu: 2 });
@@ -87,7 +83,7 @@ test('unpark: ESRCH for unknown and zombie LWPs, EINVAL for a lid C cannot expre
   const { r, out } = runMain(function* (sys, o: { codes: string[] }) {
     const z = yield* sys.lwpCreate(function* () {});
     yield* sys.compute(50); // z is a zombie now, not yet collected
-    for (const lid of [999, -3, 0, z, 1.5, '2' as unknown as number]) o.codes.push(yield* errnoOf(sys.lwpUnpark(lid)));
+    for (const lid of [999, -3, 0, z, 1.5, untyped<number>('2')]) o.codes.push(yield* errnoOf(sys.lwpUnpark(lid)));
     yield* sys.lwpWait(z);
     o.codes.push(yield* errnoOf(sys.lwpUnpark(z)));
   }, { codes: [] as string[] });
@@ -128,7 +124,7 @@ test('park timeouts: ETIMEDOUT after the time; <= 0 at once without consuming a 
     const me = yield* sys.lwpSelf();
     yield* sys.lwpUnpark(me);
     for (const timeout of [0, -5, -1.5]) o.codes.push(yield* errnoOf(sys.lwpPark({ timeout })));
-    for (const timeout of [1.5, NaN, Infinity, '3' as unknown as number]) o.codes.push(yield* errnoOf(sys.lwpPark({ timeout })));
+    for (const timeout of [1.5, NaN, Infinity, untyped<number>('3')]) o.codes.push(yield* errnoOf(sys.lwpPark({ timeout })));
     o.codes.push(yield* errnoOf(sys.lwpPark(42 as never)));
     o.codes.push(yield* errnoOf(sys.lwpPark({ unpark: 1.5 })));
     o.codes.push(yield* errnoOf(sys.lwpPark())); // the unpark is still pending
@@ -294,30 +290,7 @@ test('a parked LWP is taken out by exit(), and a suspension makes its park retur
   assert.equal(out.res, '');
 });
 
-test('a signal interrupts a park with EINTR even when its handler asks for restarts (the park is never restarted)', () => {
-  const m = new Machine({ ncpu: 2, seed: 3 });
-  const k = m.kernel;
-  // A stand-in for the signal subsystem: a posted signal interrupts interruptible sleeps, as an SA_RESTART handler would.
-  k.sigispending = (l) => (l.flag & LW_PENDSIG) !== 0;
-  k.sigsleepError = function* () { return ERESTART; };
-  k.postLwpSignal = function* (t: Lwp) {
-    yield* lwpLock(t);
-    t.flag |= LW_PENDSIG;
-    if (t.stat === LSSLEEP && (t.flag & LW_SINTR) !== 0) yield* setrunnable(t);
-    else lwpUnlock(t);
-  };
-  const o: { res?: string } = {};
-  m.spawn(function* (sys: Sys) {
-    const t = yield* sys.lwpCreate(function* (s: Sys) { o.res = yield* errnoOf(s.lwpPark()); });
-    yield* untilParked(sys, t);
-    yield* sys.lwpKill(t, 10);
-    yield* sys.lwpWait(t);
-  });
-  assertIdle(m.run());
-  assert.equal(o.res, 'EINTR');
-});
-
-test('with the signal subsystem: an SA_RESTART handler runs, and the park still returns EINTR (never restarted)', () => {
+test('a signal interrupts a park with EINTR even when its handler asks for restarts: the SA_RESTART handler runs, and the park is never restarted', () => {
   const SIGUSR1 = 30;
   const { r, out } = runMain(function* (sys, o: { res?: string; caught: number }) {
     yield* sys.sigaction(SIGUSR1, function* () { o.caught++; }, { restart: true });

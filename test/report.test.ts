@@ -2,8 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, LWP_DETACHED, type KEvent, type Sys } from '../src/index.ts';
-import type { KMutex, Lwp } from '../src/kern/kernel.ts';
-import { LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM } from '../src/kern/param.ts';
+import type { KMutex } from '../src/kern/h/mutex.ts';
+import {
+  LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
+} from '../src/kern/param.ts';
 import { mutexEnter } from '../src/kern/mutex.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { burn, runDetached } from '../src/engine/coroutine.ts';
@@ -17,6 +19,7 @@ import { toChromeTrace } from '../src/trace/chrome.ts';
 import { checkTrace } from '../src/trace/checkTrace.ts';
 import { main as cycle } from '../examples/cli-cycle.ts';
 import { main as suspended } from '../examples/cli-deadlock.ts';
+import { fakeLwp, procOf } from './inspect.ts';
 
 function* worker(sys: Sys, n: number) {
   yield* sys.compute(40 * n);
@@ -40,7 +43,7 @@ function boot(program: (sys: Sys) => Generator<any, unknown, any>, opts: { ncpu?
 // --- ps -s -----------------------------------------------------------------
 
 test('lstate: NetBSD ps letters for every state, with K and - modifiers', () => {
-  const l = (stat: number, flag = 0, prflag = 0) => ({ stat, flag, prflag }) as unknown as Lwp;
+  const l = (stat: number, flag = 0, prflag = 0) => fakeLwp({ stat, flag, prflag });
   assert.equal(lstate(l(LSONPROC)), 'O');
   assert.equal(lstate(l(LSRUN)), 'R');
   assert.equal(lstate(l(LSIDL)), 'R');
@@ -241,7 +244,7 @@ test('panic report: the broken invariant, the last events, ps at the panic', () 
   const m = new Machine({ ncpu: 2 });
   m.spawn(function* evil(sys: Sys) {
     yield* sys.compute(5);
-    (sys as unknown as { l: Lwp }).l.proc.nlwps += 1; // corrupt the kernel
+    procOf(sys).nlwps += 1; // corrupt the kernel
     yield* sys.compute(5);
   });
   const r = m.run();
@@ -268,6 +271,25 @@ test('classifyPanic names who caught it', () => {
 });
 
 // --- show / whatis ---------------------------------------------------------
+
+test('state once kept in module maps is in the structures, where show sees it: park channels, LWP charges, the start routine', () => {
+  const m = new Machine({ ncpu: 2, seed: 1 });
+  const hint = { name: 'the hint' };
+  m.spawn(function* (sys: Sys) {
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.lwpPark({ hint }); });
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(1000); });
+    yield* sys.sleep(100);
+  }, { name: 'hidden', uid: 1000 });
+  m.run({ maxTicks: 50 });
+  const p = m.kernel.procs.get(1)!;
+  assert.equal(p.lwpCharges, p.nlwps - 1, 'a process carries one chglwpcnt charge per LWP but its first');
+  assert.ok(p.park !== null && p.park.objs.get(hint) !== undefined, 'the park channel of the hint');
+  assert.equal(p.lidMap.get(3)!.start, null, 'the start routine is taken at the first trip to user mode');
+  const text = m.show.proc(1);
+  assert.match(text, /^ {2}park +/m);
+  assert.match(text, new RegExp(`^ {2}lwpCharges +${p.nlwps - 1}$`, 'm'));
+  assert.match(m.show.lwp(1, 2), /^ {2}start +-$/m);
+});
 
 test('m.show.lwp prints every field of the LWP, flags decoded', () => {
   const { m } = boot(cycle, { name: 'cycle' });

@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import {
   Machine, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific, lwpSpecificKeyCreate, lwpSpecificKeyDelete, type Sys,
 } from '../src/index.ts';
-import type { Lwp } from '../src/kern/kernel.ts';
 import { KernelPanic } from '../src/kern/panic.ts';
 import { lwpSetspecificByLwp } from '../src/kern/specific.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
-
-const lwpOf = (sys: Sys): Lwp => (sys as unknown as { l: Lwp }).l;
+import { lwpOf } from './inspect.ts';
 
 test('specific keys: the lowest free one is taken; values are per LWP; unset reads undefined', () => {
   const m = new Machine({ ncpu: 2 });

@@ -5,8 +5,8 @@
  * user mode; p.st.suspcount counts the LWPs parked by single-threading.)
  *
  * What kern_lwp.c states in comments and KASSERTs, as executable checks:
- *  - every state change is an edge of the 1.172 transition diagram
- *    (checked as it happens, through the kernel's onStat hook);
+ *  - every state change is an edge of the transition diagram in
+ *    transitions.ts (checked as it happens, through the kernel's onStat hook);
  *  - the process counters equal what the LWP list says;
  *  - l.mutex is the lock the LWP's state calls for;
  *  - every LSRUN LWP is on exactly one run queue, its own CPU's, and every
@@ -29,24 +29,17 @@
  * the kernel may break it briefly while holding the lock, exactly as the
  * seed's locking rules allow.  A violation throws KernelPanic.
  */
-import type { CpuInfo, Kernel, Lwp, Proc } from '../kern/kernel.ts';
+import type { CpuInfo } from '../kern/h/cpu.ts';
+import type { Kernel } from '../kern/h/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import { KernelPanic } from '../kern/panic.ts';
 import { KES_IDLE, KES_NAMES, KES_ONRUNQ, KES_UNQUEUED, TDI_LOAN } from '../kern/h/kse.ts';
+import { legalTransition } from './transitions.ts';
 import {
   LPR_DETACHED, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  LW_IDLE, LW_SYSTEM, PS_WCORE, PS_WEXIT, SSTOP, STAT_NAMES, SZOMB, type LwpStat,
+  LW_IDLE, PS_WCORE, PS_WEXIT, SSTOP, STAT_NAMES, SZOMB, type LwpStat,
 } from '../kern/param.ts';
-
-/** The 1.172 transition diagram: from -> allowed targets. */
-const EDGES: Record<LwpStat, readonly LwpStat[]> = {
-  [LSRUN]: [LSONPROC],
-  [LSONPROC]: [LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB],
-  [LSSTOP]: [LSRUN, LSSLEEP],
-  [LSSUSPENDED]: [LSRUN],
-  [LSSLEEP]: [LSONPROC, LSRUN, LSSTOP],
-  [LSIDL]: [LSRUN, LSSUSPENDED, LSSTOP],
-  [LSZOMB]: [],
-};
 
 function name(l: Lwp): string {
   return `lwp ${l.proc.pid}.${l.lid}`;
@@ -60,17 +53,7 @@ export class Checker {
 
   /** The transition check: installed as the kernel's onStat hook. */
   readonly onStat = (l: Lwp, from: LwpStat, to: LwpStat, why: string): void => {
-    if (from === to) return;
-    if (EDGES[from].includes(to)) return;
-    // Kernel-thread special cases the diagram names: idle LWPs go
-    // IDL <-> ONPROC, and system LWPs may go ONPROC -> IDL.
-    if ((l.flag & LW_IDLE) !== 0 && ((from === LSIDL && to === LSONPROC) || (from === LSONPROC && to === LSIDL))) return;
-    if ((l.flag & LW_SYSTEM) !== 0 && from === LSONPROC && to === LSIDL) return;
-    // LWKT kernel threads: descheduled (IDL) from the run queue, and resumed
-    // from IDL when they had not switched away yet or were preempted.
-    if ((l.flag & LW_SYSTEM) !== 0 && ((from === LSRUN && to === LSIDL) || (from === LSIDL && to === LSONPROC))) return;
-    // setrunnable/sleepq_remove on an LWP that has not yet switched away.
-    if (to === LSONPROC && (from === LSSTOP || from === LSSUSPENDED) && (l.pflag & LP_RUNNING) !== 0) return;
+    if (legalTransition(l, from, to)) return;
     throw new KernelPanic(`illegal state transition ${STAT_NAMES[from]} -> ${STAT_NAMES[to]} of ${name(l)} (${why})`);
   };
 
@@ -101,7 +84,7 @@ export class Checker {
 
   private readonly queued = new Set<Lwp>();
   /** LWPs with a migration pending, and where to. */
-  private readonly migrations = new Map<Lwp, CpuInfo>();
+  private readonly migrations = new Map<Lwp, { to: CpuInfo; ncsw: number }>();
 
   /**
    * The dispatcher's rules for what runs on ci: its thread owns every token
@@ -132,7 +115,7 @@ export class Checker {
     if (l.crit < 0) this.fail(`${name(l)} critical-section count ${l.crit} is negative`);
     if (l.crit !== 0 && l.cpu.curlwp !== l) this.fail(`${name(l)} is off CPU inside a critical section (count ${l.crit})`);
     if (l.targetCpu !== null) {
-      this.migrations.set(l, l.targetCpu);
+      this.migrations.set(l, { to: l.targetCpu, ncsw: l.ncsw });
       return;
     }
     const want = this.migrations.get(l);
@@ -140,7 +123,13 @@ export class Checker {
     if (l.stat === LSRUN || l.stat === LSONPROC) {
       if (l.mutex.owner !== null) return;
       this.migrations.delete(l);
-      if (l.cpu !== want) this.fail(`${name(l)} was migrating to cpu${want.index} but ended on cpu${l.cpu.index}`);
+      // Checked between steps: an LWP that has run since (ncsw moved) may have
+      // completed there and moved on; a target its mask no longer allows was
+      // retargeted (lwp_migrate on a pending migration) within the step.
+      const retargeted = l.affinity !== null && !l.affinity.includes(want.to.index) && l.affinity.includes(l.cpu.index);
+      if (l.cpu !== want.to && l.ncsw === want.ncsw && !retargeted) {
+        this.fail(`${name(l)} was migrating to cpu${want.to.index} but ended on cpu${l.cpu.index}`);
+      }
     } else if (l.stat === LSZOMB) this.migrations.delete(l);
   }
 

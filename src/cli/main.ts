@@ -56,6 +56,8 @@ import { formatTop, topReport } from '../report/top.ts';
 import { formatWaitFor, waitForGraph, type WaitForGraph } from '../report/waitfor.ts';
 import { formatPanic, panicReport } from '../report/panic.ts';
 import { startProgress } from './progress.ts';
+import { Recorder, type Recording } from '../trace/record.ts';
+import { view } from './view.ts';
 
 export interface Io {
   out(s: string): void;
@@ -92,6 +94,7 @@ commands:
   run <program>   run a program on the model machine
   sysctl          list the machine's sysctl nodes, or set them for a run
   examples        list the example programs
+  view <program|recording.json>   show a run in the browser, or be the scheduler (--play)
 
 lwpkit <command> --help shows a command's options.`;
 
@@ -102,6 +105,7 @@ const RUN_OPTIONS = `  --ncpu N          number of CPUs, 1..256 (default 4)
   --trace FILE      write a Chrome trace (Perfetto, chrome://tracing)
   --ftrace FILE     write a Linux ftrace text trace
   --ktrace FILE     write a kdump-style system call trace
+  --record FILE     write a recording for lwpkit view (src/trace/record.ts)
   --ps              print the ps -s table at the end
   --top             print the top -H view at the end: CPUs and busiest LWPs
   --quiet           print only the outcome line
@@ -155,6 +159,7 @@ export async function main(argv: readonly string[], io: Io = stdio, hooks: Hooks
     if (cmd === 'run') return await run(rest, io, hooks);
     if (cmd === 'sysctl') return await sysctl(rest, io, hooks);
     if (cmd === 'examples') return examples(rest, io);
+    if (cmd === 'view') return await view(rest, io);
     throw new UsageError(`unknown command '${cmd}' (commands: run, sysctl, examples; see lwpkit --help)`);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -204,6 +209,7 @@ interface RunArgs {
   trace?: string;
   ftrace?: string;
   ktrace?: string;
+  record?: string;
   ps: boolean;
   top: boolean;
   quiet: boolean;
@@ -228,7 +234,7 @@ function parseOptions(cmd: string, args: readonly string[]): { opts: RunArgs; po
       options: {
         ncpu: { type: 'string' }, seed: { type: 'string' }, ticks: { type: 'string' },
         personality: { type: 'string' }, trace: { type: 'string' }, ftrace: { type: 'string' },
-        ktrace: { type: 'string' }, ps: { type: 'boolean' }, top: { type: 'boolean' }, quiet: { type: 'boolean' },
+        ktrace: { type: 'string' }, record: { type: 'string' }, ps: { type: 'boolean' }, top: { type: 'boolean' }, quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -250,7 +256,7 @@ function parseOptions(cmd: string, args: readonly string[]): { opts: RunArgs; po
     top: v.top ?? false,
     quiet: v.quiet ?? false,
   };
-  for (const k of ['trace', 'ftrace', 'ktrace'] as const) {
+  for (const k of ['trace', 'ftrace', 'ktrace', 'record'] as const) {
     const f = v[k];
     if (f === undefined) continue;
     if (f === '') throw new UsageError(`--${k}: empty file name`);
@@ -316,7 +322,7 @@ async function run(args: readonly string[], io: Io, hooks: Hooks): Promise<numbe
 interface Setting { name: string; value: number }
 
 function newMachine(a: RunArgs, hooks: Hooks): Machine {
-  const m = new Machine({ ncpu: a.ncpu, seed: a.seed, personality: a.personality });
+  const m = new Machine({ ncpu: a.ncpu, seed: a.seed, personality: a.personality, record: a.record !== undefined });
   hooks.machine?.(m);
   return m;
 }
@@ -345,9 +351,13 @@ async function execute(cmd: string, arg: string, a: RunArgs, settings: readonly 
   if (a.trace !== undefined || a.ftrace !== undefined || a.ktrace !== undefined) m.on((e) => events.push(e));
   const observer = a.ps || a.top ? new RunObserver(m) : undefined;
   let r: RunResult;
+  let recording: Recording | undefined;
+  const recorder = a.record !== undefined ? new Recorder(m) : undefined;
   try {
     m.spawn(program, { name });
-    r = await runWithProgress(m, a.ticks);
+    if (recorder !== undefined) {
+      ({ rec: recording, result: r } = recorder.run({ program: name, seed: a.seed, personality: a.personality, maxTicks: a.ticks, maxSteps: MAX_STEPS }));
+    } else r = await runWithProgress(m, a.ticks);
   } catch (e) {
     throw new UsageError(`${cmd}: ${arg}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }
@@ -368,6 +378,7 @@ async function execute(cmd: string, arg: string, a: RunArgs, settings: readonly 
   };
   if (a.trace !== undefined) write('trace', a.trace, JSON.stringify(toChromeTrace(events, { endTicks: r.ticks, deadlock: r.blocked, ncpu: a.ncpu, names, waitFor: graph })));
   if (a.ftrace !== undefined) write('ftrace', a.ftrace, toFtrace(events, { ncpu: a.ncpu, names }));
+  if (recording !== undefined) write('record', a.record!, JSON.stringify(recording));
   if (a.ktrace !== undefined) write('ktrace', a.ktrace, toKtrace(events, { ncpu: a.ncpu, names }));
 
   io.out(`outcome: ${r.outcome} at tick ${r.ticks}${r.panic ? `: ${r.panic.message}` : ''}`);

@@ -19,18 +19,21 @@
  * (BOUNDARY mode, upgraded to EXIT once the exec succeeds).
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Proc } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { ECHILD, ERESTART } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
-  LPR_DETACHED, LSZOMB, PS_WCORE, PS_WEXIT, SDEAD, SDYING, SIGSEGV, SSTOP, STAT_NAMES, SZOMB,
+  LPR_DETACHED, LSZOMB, PS_WCORE, PS_WEXIT, SDEAD, SDYING, SSTOP, STAT_NAMES, SZOMB,
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { cvBroadcast, cvWaitSig, wchanName } from './sleepq.ts';
 import { lwpDrainrefs, lwpExit, lwpFree } from './lwp.ts';
 import { lwpExitSwitchaway } from './synch.ts';
-import { ST_EXIT, ST_BOUNDARY, ST_NO_EXIT, threadSingle, threadSingleEnd, threadSuspendCheck } from './single.ts';
-import { kpsignal, SIGCHLD } from './sig.ts';
+import { threadSingle, threadSingleEnd, threadSuspendCheck } from './single.ts';
+import { ST_EXIT, ST_BOUNDARY, ST_NO_EXIT } from './h/single.ts';
+import { kpsignal } from './sig.ts';
+import { SIGCHLD, SIGSEGV } from './h/signal.ts';
 import { lwpCtlExit } from './lwpctl.ts';
 import { lwpFinispecific } from './specific.ts';
 import { ksePurge } from './kse.ts';
@@ -140,15 +143,6 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   return yield* coredump(l, SIGSEGV);
 }
 
-/** What a core file holds here: the process and every LWP's state when it died. */
-export interface CoreDump {
-  pid: number;
-  name: string;
-  signal: number;
-  t: number;
-  lwps: { lid: number; stat: string; name: string; cpu: number; wchan: string; rtime: number; dumper: boolean }[];
-}
-
 /**
  * coredump (sigexit with a core-dumping signal): stop every other LWP at
  * the boundary (single-threading, NO_EXIT), write the core, then exit1
@@ -209,6 +203,12 @@ function* reapSiblings(l: Lwp): Gen<void> {
     if (z === null) return;
     kassert(z.stat === LSZOMB, () => `exit: lwp ${p.pid}.${z!.lid} is not a zombie after single-threading`);
     z.waiter = 0;
+    // It left lwp_wait1 through the core-dump bail-out, still counted there.
+    if (z.inWait) {
+      z.inWait = false;
+      z.waitingfor = 0;
+      p.nlwpwait--;
+    }
     yield* lwpFree(z, false, false); // releases p.lock
     yield* mutexEnter(k, p.lock);
   }

@@ -34,7 +34,9 @@
  * CPU's spc_mutex, off every run queue.
  */
 import { setcontext, type Gen } from '../engine/coroutine.ts';
-import type { CpuInfo, Lwp, Proc } from './kernel.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EFAULT } from './errno.ts';
 import { kassert } from './panic.ts';
 import {
@@ -47,7 +49,7 @@ import { lwpLock, lwpUnlock } from './mutex.ts';
 import { miSwitch, placeOn, schedEnqueueCpu } from './synch.ts';
 import { lwpInitspecific } from './specific.ts';
 import { lwpChargeUpcall } from './resource.ts';
-import { ST_EXIT } from './single.ts';
+import { ST_EXIT } from './h/single.ts';
 
 /* ---- Events ---- */
 
@@ -179,15 +181,12 @@ function standinLink(td: Lwp, td2: Lwp, kg: Ksegrp): KseThread {
   if (p.nlwpid === 0) p.nlwpid++;
   td2.lid = p.nlwpid;
   (td2.td as { name: string }).name = `${p.pid}.${td2.lid}`;
-  td2.sibNext = p.lwps;
-  if (p.lwps !== null) p.lwps.sibPrev = td2;
-  p.lwps = td2;
-  p.lidMap.set(td2.lid, td2);
-  p.nlwps++;
+  td2.sig.mask = td.sig.mask;
+  p.lwpInsert(td2);
   lwpChargeUpcall(p);
   if (p.st.thread !== null) td2.flag |= LW_WSINGLE | (p.st.mode === ST_EXIT ? LW_WEXIT : 0);
   // Born while the process stops: it must stop too (proc_stop flagged the others).
-  if (p.stat === SSTOP || k.procStopping(p)) td2.flag |= LW_PENDSIG;
+  if (p.stat === SSTOP || p.sig.stopping) td2.flag |= LW_PENDSIG;
   if (k.personality.createCountsNrlwps) p.nrlwps++;
   td2.affinity = td.affinity;
   td2.class = td.class;
@@ -403,7 +402,7 @@ function ownerRun(owner: Lwp, ke: Kse, ci: CpuInfo): void {
     schedEnqueueCpu(owner);
     return;
   }
-  if (owner.stat === LSIDL && (p.stat === SSTOP || k.procStopping(p))) {
+  if (owner.stat === LSIDL && (p.stat === SSTOP || p.sig.stopping)) {
     // A standin of a stopped or stopping process: it starts stopped, with
     // its KSE, as a new LWP of a stopped process does; SIGCONT runs it.  (A
     // lender has LW_PENDSIG from proc_stop and stops at its user boundary.)
@@ -415,7 +414,7 @@ function ownerRun(owner: Lwp, ke: Kse, ci: CpuInfo): void {
   }
   // A lender is not counted in nrlwps, so its process may have stopped
   // meanwhile: it must stop at its user boundary before it runs user code.
-  if (p.stat === SSTOP || k.procStopping(p)) owner.flag |= LW_PENDSIG;
+  if (p.stat === SSTOP || p.sig.stopping) owner.flag |= LW_PENDSIG;
   if (owner.stat === LSSUSPENDED || !k.personality.createCountsNrlwps) p.nrlwps++;
   if ((owner.pflag & LP_RUNNING) !== 0) {
     k.setStat(owner, LSONPROC, 'kse');

@@ -13,7 +13,7 @@
  * lwkt_free_thread, lwkt_create, kthread_create and lwkt_exit.
  *
  * How the seed's thread states map onto NetBSD's (kernel threads only;
- * the checker allows these edges for LW_SYSTEM LWPs):
+ * the 'system' edges of src/check/transitions.ts):
  *   scheduled, on the run queue (TDF_RUNQ)   LSRUN under spcMutex
  *   running                                  LSONPROC under spcLwplock
  *   descheduled, off the CPU                 LSIDL under spcMutex
@@ -34,15 +34,21 @@
  * modes, and a pool of tokens keyed by object, are provided.
  */
 import { choice, type Gen } from '../engine/coroutine.ts';
-import { type CpuInfo, Lwp, type Kernel, type Proc } from './kernel.ts';
-import { lwpLock, lwpLocked, lwpUnlock, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import { Lwp } from './h/lwp.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Proc } from './h/proc.ts';
+import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
+import { priLevel } from './runq.ts';
 import {
   CACHE_NTHREADS, IPI_LATENCY, LP_BOUND, LP_MPSAFE, LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSZOMB,
-  LW_IDLE, LW_SYSTEM, NQS, PRI_INTR_MAX, PRI_KTHREAD,
+  LW_IDLE, LW_SYSTEM, NQS, PRI_IDLE, PRI_INTR_MAX, PRI_KTHREAD,
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { lwpExitSwitchaway, miSwitch, preempt, schedEnqueueRunnable, threadReap } from './synch.ts';
 import { EINVAL } from './errno.ts';
+import { type IpiMsg, LwktToken, type LwktWait, type TokRef } from './h/lwkt.ts';
+import { kseRemrunqueue } from './kse.ts';
 
 /* ------------------------------------------------------------------ */
 /* Critical sections                                                    */
@@ -102,14 +108,6 @@ function* takePreemption(l: Lwp): Gen<void> {
 
 /* ------------------------------------------------------------------ */
 /* IPI messages                                                         */
-
-/** A request for another CPU: fn runs there, and returns false if it must try again (a lock was busy). */
-export interface IpiMsg {
-  readonly what: string;
-  /** The run queue level it concerns, for gd_reqpri. */
-  readonly level: number;
-  readonly fn: () => boolean;
-}
 
 /**
  * cpu_sendnormsg: send msg to ci.  A choice point (another CPU may move
@@ -220,7 +218,7 @@ export function* lwktSchedule(cur: Lwp | null, td: Lwp): Gen<void> {
 }
 
 function scheduleMsg(td: Lwp): IpiMsg {
-  return { what: `schedule ${td.proc.pid}.${td.lid}`, level: td.priority >> 3, fn: () => withLockIntr(td, doSchedule) };
+  return { what: `schedule ${td.proc.pid}.${td.lid}`, level: priLevel(td.priority), fn: () => withLockIntr(td, doSchedule) };
 }
 
 /** lwkt_deschedule_self: curlwp stops being runnable; it runs on until it switches (lwktSwitch). */
@@ -241,14 +239,78 @@ export function* lwktDeschedule(cur: Lwp, td: Lwp): Gen<void> {
     doDeschedule(td);
     lwpUnlock(td);
   } else {
-    yield* ipiSend(cur, td.cpu, { what: `deschedule ${td.proc.pid}.${td.lid}`, level: td.priority >> 3, fn: () => withLockIntr(td, doDeschedule) });
+    yield* ipiSend(cur, td.cpu, { what: `deschedule ${td.proc.pid}.${td.lid}`, level: priLevel(td.priority), fn: () => withLockIntr(td, doDeschedule) });
   }
 }
 
-/** lwkt_switch: curlwp gives up the CPU; back on the queue if still scheduled, off it if not. */
+/**
+ * lwkt_switch: curlwp gives up the CPU; back on the queue if still
+ * scheduled, off it if not.  The switch is mi_switch's (synch.ts); the
+ * choice of what runs next, with lwkt_preempt's hand-off and resume, is
+ * lwktSwitchPick below.
+ */
 export function* lwktSwitch(l: Lwp): Gen<boolean> {
   yield* lwpLock(l);
   return yield* miSwitch(l);
+}
+
+/** Can l be switched in: can it have every token it holds, and the one it waits for? */
+function canRun(l: Lwp): boolean {
+  return (l.toks === null || l.toks.length === 0) && l.wantTok === null ? true : lwktCanGetAll(l);
+}
+
+/**
+ * lwkt_switch's pick (what sched_nextlwp is to mi_switch, which calls it
+ * here): called with ci's spcMutex
+ * held by `prev`, the LWP leaving the CPU.  In order: the LWP prev had
+ * preempted (resumed the moment prev blocks, queued or not); a hand-off
+ * asked by lwkt_preempt; the idle LWP while an LWP waits to migrate away;
+ * the first LWP of the best level that can have all its tokens; the idle
+ * LWP.  Makes it LSONPROC under spcLwplock and gives it its tokens.
+ */
+export function lwktSwitchPick(ci: CpuInfo, prev: Lwp): Lwp {
+  const k = ci.k;
+  k.lwkt.switchCount++;
+  let newl: Lwp | null = null;
+  let pre: Lwp | null = null;
+  if (ci.handoff !== null) {
+    // prev is being preempted: whatever prev had preempted stays chained to it.
+    newl = ci.handoff;
+    ci.handoff = null;
+    if (newl.stat !== LSRUN || newl.cpu !== ci || !canRun(newl)) newl = null;
+  }
+  if (newl === null && prev.preempted !== null) {
+    pre = prev.preempted;
+    prev.preempted = null;
+    pre.preemptLock = false;
+    if (pre.cpu === ci && canRun(pre) && (pre.stat === LSRUN || pre.stat === LSIDL)) newl = pre;
+  }
+  if (newl === null && ci.migrating === null) {
+    newl = ci.runq.best();
+    if (newl !== null && !canRun(newl)) newl = ci.runq.pick(canRun);
+  }
+  if (newl !== null) {
+    if (newl.stat === LSRUN) {
+      ci.runq.dequeue(newl);
+      if (newl.kse !== null) kseRemrunqueue(newl);
+    }
+    if (newl.targetCpu === ci) newl.targetCpu = null; // the migration ends here
+    kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'lwkt_switch: queued lwp not under this spc_mutex');
+    newl.pflag |= LP_RUNNING;
+    lwpSetlock(newl, ci.spcLwplock);
+    k.setStat(newl, LSONPROC, newl === pre ? 'resume' : 'switch');
+    if (newl.toks !== null || newl.wantTok !== null) lwktGetAll(newl);
+    ci.curpriority = newl.priority;
+    ci.curlevel = priLevel(newl.priority);
+  } else {
+    newl = ci.idlelwp;
+    newl.pflag |= LP_RUNNING;
+    k.setStat(newl, LSONPROC, 'idle');
+    ci.curpriority = PRI_IDLE;
+    ci.curlevel = -1;
+  }
+  ci.wantResched = false;
+  return newl;
 }
 
 /** lwkt_yield: schedule ourselves and switch: equal-level threads get a turn too. */
@@ -264,7 +326,7 @@ export function* lwktYield(l: Lwp): Gen<void> {
  */
 export function* lwktYieldQuick(l: Lwp): Gen<void> {
   const ci = l.cpu;
-  const lv = l.priority >> 3;
+  const lv = priLevel(l.priority);
   if (l.crit !== 0 || l.locks !== 0) return;
   if (ci.reqpri > lv && ci.ipiq.length !== 0) splz(ci);
   if (l.k.lwkt.untimelySwitch !== 0 || ci.runq.maxLevel() > lv) yield* lwktYield(l);
@@ -303,7 +365,7 @@ export function changePri(l: Lwp, pri: number): void {
   } else l.priority = pri;
   if (l.stat === LSONPROC && l.cpu.curlwp === l) {
     l.cpu.curpriority = pri;
-    l.cpu.curlevel = pri >> 3;
+    l.cpu.curlevel = priLevel(pri);
   }
 }
 
@@ -333,7 +395,7 @@ export function* lwktPreempt(td: Lwp, ntd: Lwp): Gen<void> {
     k.lwkt.preemptHit++;
     return;
   }
-  if (ntd.priority >> 3 <= td.priority >> 3 || (td.flag & LW_IDLE) !== 0 || ntd.cpu !== ci) {
+  if (priLevel(ntd.priority) <= priLevel(td.priority) || (td.flag & LW_IDLE) !== 0 || ntd.cpu !== ci) {
     k.lwkt.preemptMiss++;
     return;
   }
@@ -362,8 +424,6 @@ export function lwktPreemptedProc(l: Lwp): Proc {
 /* ------------------------------------------------------------------ */
 /* Interrupts and kernel preemption                                     */
 
-const intrPending = new WeakMap<Lwp, { n: number }>();
-
 /**
  * An interrupt for interrupt thread td arrives on td's CPU after `delay`
  * ticks (sched_ithd): td is scheduled and asked to preempt what runs
@@ -375,10 +435,9 @@ export function lwktInterrupt(td: Lwp, delay = 0): void {
   const ci = td.cpu;
   kassert((td.pflag & LP_BOUND) !== 0, 'lwkt_interrupt: interrupt thread not bound to a cpu');
   k.engine.timeout(delay, () => {
-    const p = intrPending.get(td);
-    if (p !== undefined) p.n++;
-    if (k.tracing) k.emit({ t: k.now, cpu: -1, pid: td.proc.pid, lid: td.lid, type: 'ipi', target: ci.index, why: 'interrupt' });
-    ipiDeliver(ci, { what: 'interrupt', level: td.priority >> 3, fn: () => intrRun(ci, td) });
+    if (td.intr !== null) td.intr.pending++;
+    if (k.tracing) k.emit({ ...k.ev(td), type: 'ipi', target: ci.index, why: 'interrupt' });
+    ipiDeliver(ci, { what: 'interrupt', level: priLevel(td.priority), fn: () => intrRun(ci, td) });
   });
 }
 
@@ -396,19 +455,19 @@ function intrRun(ci: CpuInfo, td: Lwp): boolean {
  * interrupt (lwktInterrupt), at priority pri (PRI_INTR..PRI_INTR_MAX).
  */
 export function* lwktIntrCreate(l1: Lwp, ci: CpuInfo, name: string, pri: number, handler: (l: Lwp) => Gen<void>): Gen<Lwp> {
-  const pending = { n: 0 };
   const td = yield* lwktCreate(l1, name, function* (l: Lwp): Gen<void> {
+    const intr = l.intr!;
     for (;;) {
-      while (pending.n > 0) {
-        pending.n--;
+      while (intr.pending > 0) {
+        intr.pending--;
         yield* handler(l);
       }
       yield* lwktDescheduleSelf(l);
-      if (pending.n > 0) yield* lwktScheduleSelf(l); // arrived while we descheduled
+      if (intr.pending > 0) yield* lwktScheduleSelf(l); // arrived while we descheduled
       else yield* lwktSwitch(l);
     }
   }, { pri, cpu: ci, stopped: true });
-  intrPending.set(td, pending);
+  td.intr = { pending: 0 };
   return td;
 }
 
@@ -426,14 +485,6 @@ export function kpreemptPoint(ci: CpuInfo): Gen<void> | null {
 
 /* ------------------------------------------------------------------ */
 /* Wait queues                                                          */
-
-/** lwkt_wait: threads blocked on an event, a generation number, and the token covering them. */
-export class LwktWait {
-  readonly token: LwktToken;
-  readonly waitq: Lwp[] = [];
-  gen = 0;
-  constructor(readonly name: string) { this.token = new LwktToken(`${name}.wa_token`); }
-}
 
 function unwait(td: Lwp): void {
   const w = td.lwktWait!;
@@ -480,22 +531,6 @@ export function* lwktSignal(cur: Lwp, w: LwktWait): Gen<void> {
 
 /* ------------------------------------------------------------------ */
 /* Tokens                                                               */
-
-export class LwktToken {
-  /** The exclusive owner (running), and how many of its references hold the token. */
-  owner: Lwp | null = null;
-  ocount = 0;
-  /** Running threads holding it shared, with their reference counts. */
-  readonly sharers = new Map<Lwp, number>();
-  /** Someone waits for it: its release kicks idle CPUs. */
-  contended = false;
-  constructor(readonly name: string) {}
-}
-
-export interface TokRef {
-  readonly tok: LwktToken;
-  readonly shared: boolean;
-}
 
 function canAcquire(l: Lwp, r: TokRef): boolean {
   const t = r.tok;
@@ -621,15 +656,11 @@ export function tokOwned(l: Lwp, tok: LwktToken): boolean {
 }
 
 const POOL_SIZE = 16;
-const pools = new WeakMap<Kernel, { toks: LwktToken[]; ids: WeakMap<object, number>; next: number }>();
 
 /** lwkt_token_pool_get: the pool token for obj (objects hash to POOL_SIZE tokens, in first-use order). */
 export function lwktTokenPoolGet(k: Kernel, obj: object): LwktToken {
-  let p = pools.get(k);
-  if (p === undefined) {
-    p = { toks: Array.from({ length: POOL_SIZE }, (_, i) => new LwktToken(`pool${i}`)), ids: new WeakMap(), next: 0 };
-    pools.set(k, p);
-  }
+  let p = k.tokenPool;
+  if (p === null) k.tokenPool = p = { toks: Array.from({ length: POOL_SIZE }, (_, i) => new LwktToken(`pool${i}`)), ids: new WeakMap(), next: 0 };
   let id = p.ids.get(obj);
   if (id === undefined) p.ids.set(obj, (id = p.next++));
   return p.toks[id % POOL_SIZE]!;
@@ -653,34 +684,18 @@ export interface LwktCreateOptions {
  * stack was freed by thread_reap, so it is empty.
  */
 function lwktAllocThread(k: Kernel, ci: CpuInfo, name: string, pri: number, body: (l: Lwp) => Gen<unknown>): Lwp {
-  const p0 = k.proc0;
   const cached = ci.tdfreeq.pop();
-  if (cached !== undefined) {
-    const l = cached;
-    kassert(l.stat === LSZOMB && l.td.frames.length === 0 && l.td.cpu === -1, 'lwkt_alloc_thread: cached thread not freed');
-    l.stat = LSIDL;
-    l.flag = LW_SYSTEM;
-    l.pflag = LP_MPSAFE | LP_BOUND;
-    l.mutex = ci.spcMutex;
-    l.cpu = ci;
-    l.priority = pri;
-    l.name = name;
-    l.refcnt = 1;
-    l.crit = 0;
-    l.toks = null;
-    l.wantTok = null;
-    l.preempted = null;
-    l.preemptLock = false;
-    l.td.astPending = false;
-    l.td.frames.push(lwktEntry(l, body));
-    l.lid = 0;
-    l.proc = p0;
-    return l;
-  }
-  const l = new Lwp(k, p0, 0, ci, pri, name, (nl) => k.engine.newThread(name, lwktEntry(nl, body)));
-  l.flag = LW_SYSTEM;
-  l.pflag = LP_MPSAFE | LP_BOUND;
-  return l;
+  const fresh = new Lwp(k, k.proc0, 0, ci, pri, name, (nl) =>
+    cached === undefined ? k.engine.newThread(name, lwktEntry(nl, body)) : cached.td);
+  fresh.flag = LW_SYSTEM;
+  fresh.pflag = LP_MPSAFE | LP_BOUND;
+  if (cached === undefined) return fresh;
+  kassert(cached.stat === LSZOMB && cached.td.frames.length === 0 && cached.td.cpu === -1, 'lwkt_alloc_thread: cached thread not freed');
+  // The structure is reused, its contents made anew: one way to initialise an LWP.
+  Object.assign(cached, fresh);
+  cached.td.astPending = false;
+  cached.td.frames.push(lwktEntry(cached, body));
+  return cached;
 }
 
 function* lwktEntry(l: Lwp, body: (l: Lwp) => Gen<unknown>): Gen<never> {
@@ -705,12 +720,7 @@ export function* lwktCreate(l1: Lwp, name: string, body: (l: Lwp) => Gen<unknown
   p0.nlwpid++;
   l.lid = p0.nlwpid;
   (l.td as { name: string }).name = `0.${l.lid}`;
-  l.sibPrev = null;
-  l.sibNext = p0.lwps;
-  if (p0.lwps !== null) p0.lwps.sibPrev = l;
-  p0.lwps = l;
-  p0.lidMap.set(l.lid, l);
-  p0.nlwps++;
+  p0.lwpInsert(l);
   mutexExit(k, p0.lock);
   k.alllwp.add(l);
   if (k.tracing) k.emit({ type: 'create', newPid: 0, newLid: l.lid, flags: 0, name, ...k.ev(k.curlwp() ?? l1) });
@@ -735,12 +745,7 @@ export function* lwktExit(l: Lwp): Gen<never> {
   kassert(l.locks === 0 && l.crit === 0, 'lwkt_exit: locks held or inside a critical section');
   kassert(l.toks === null || l.toks.length === 0, () => `lwkt_exit: lwp ${l.proc.pid}.${l.lid} exits holding tokens`);
   yield* mutexEnter(k, p0.lock);
-  if (l.sibPrev === null) p0.lwps = l.sibNext;
-  else l.sibPrev.sibNext = l.sibNext;
-  if (l.sibNext !== null) l.sibNext.sibPrev = l.sibPrev;
-  l.sibNext = l.sibPrev = null;
-  p0.lidMap.delete(l.lid);
-  p0.nlwps--;
+  p0.lwpRemove(l);
   mutexExit(k, p0.lock);
   yield* lwpLock(l);
   k.setStat(l, LSZOMB, 'exit');

@@ -7,16 +7,18 @@
  * lwp_need_userret and lwp_userret.  (The lock helpers lwp_lock & co are
  * in mutex.ts, lwp_unsleep in sleepq.ts, lwp_exit_switchaway in synch.ts.)
  *
- * States and their locks are described in kernel.ts.  Transitions:
+ * States and their locks are described in h/lwp.ts.  Every state change
+ * goes through k.setStat, and the checker holds it to the one transition
+ * table, src/check/transitions.ts, which reads:
  *
- *   RUN -> ONPROC            ONPROC -> RUN, SLEEP, STOP, SUSPENDED, ZOMB,
- *                                      IDL (idle and kernel LWPs only)
- *   STOP -> RUN, SLEEP       SUSPENDED -> RUN
- *   SLEEP -> ONPROC, RUN, STOP
- *   IDL -> RUN, SUSPENDED, STOP, ONPROC (the idle LWP)
- *
- * plus X -> ONPROC for SLEEP/STOP/SUSPENDED when the LWP is woken before
- * it has switched away (it still has LP_RUNNING): setrunnable's first case.
+ *   IDL -> RUN, SUSPENDED, STOP      RUN -> ONPROC
+ *   ONPROC -> RUN, SLEEP, STOP, SUSPENDED, ZOMB
+ *   SLEEP -> ONPROC, RUN, STOP       STOP -> RUN, SLEEP
+ *   SUSPENDED -> RUN
+ *   idle LWPs:      IDL -> ONPROC, ONPROC -> IDL
+ *   kernel threads: ONPROC -> IDL, RUN -> IDL, IDL -> ONPROC
+ *   still LP_RUNNING (woken before it switched away):
+ *                   STOP -> ONPROC, SUSPENDED -> ONPROC
  *
  * Counters (p.lock): nlwps counts every LWP on p's list; nzlwps the
  * zombies plus those past the point of no return in lwp_exit; nrlwps
@@ -24,7 +26,9 @@
  * the detached; nlwpwait the LWPs inside lwp_wait1.
  */
 import { call, type Gen } from '../engine/coroutine.ts';
-import { type CpuInfo, Lwp, type Proc, type Program } from './kernel.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import { Lwp, type LwpStart } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EDEADLK, EINTR, ESRCH } from './errno.ts';
 import { lwpLock, lwpLocked, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
@@ -35,20 +39,14 @@ import {
 import { kassert } from './panic.ts';
 import { cvBroadcast, cvWait, cvWaitSig, waitOffCpu } from './sleepq.ts';
 import { cpuNeedResched, lwpExitSwitchaway, miSwitch, miUserret, schedTakecpu, setrunnable, threadReap } from './synch.ts';
-import { ST_EXIT, threadSuspendCheck } from './single.ts';
+import { threadSuspendCheck } from './single.ts';
+import { ST_EXIT } from './h/single.ts';
 import { exit1, userFault } from './exit.ts';
 import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';
-import { lwpInitspecific } from './specific.ts';
+import { lwpFinispecific, lwpInitspecific } from './specific.ts';
+import { postsigs } from './sig.ts';
 import { kseThreadExit } from './kse.ts';
-
-/** The start routine an LWP runs, and its argument. */
-export interface LwpStart {
-  fn: Program;
-  arg: unknown;
-}
-
-const starts = new WeakMap<Lwp, LwpStart>();
 
 /**
  * lwp_create: make a new LWP in p2, with l1 as the template.  Called with
@@ -73,12 +71,13 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
     k.engine.newThread(`lwp`, lwpEntry(l)));
   l2.pflag = LP_MPSAFE;
   if (p2.system) l2.flag |= LW_SYSTEM;
-  starts.set(l2, start);
+  l2.start = start;
 
   yield* mutexEnter(k, p2.lock);
   // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
   lwpInitspecific(l2);
   l2.cred = p2.cred;
+  l2.sig.mask = l1.sig.mask; // l_sigmask: the creator's (what fork and _lwp_create both do)
   if ((flags & LWP_DETACHED) !== 0) {
     l2.prflag = LPR_DETACHED;
     p2.ndlwps++;
@@ -87,11 +86,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   if (p2.nlwpid === 0) p2.nlwpid++;
   l2.lid = p2.nlwpid;
   (l2.td as { name: string }).name = `${p2.pid}.${l2.lid}`;
-  l2.sibNext = p2.lwps;
-  if (p2.lwps !== null) p2.lwps.sibPrev = l2;
-  p2.lwps = l2;
-  p2.lidMap.set(l2.lid, l2);
-  p2.nlwps++;
+  p2.lwpInsert(l2);
   // Born while another LWP single-threads the process: it parks (or exits)
   // at its first trip to user mode, like its siblings.
   if (p2.st.thread !== null) l2.flag |= LW_WSINGLE | (p2.st.mode === ST_EXIT ? LW_WEXIT : 0);
@@ -99,7 +94,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   if (!p2.system) {
     // Inherit the affinity mask (under l1's lock, against sched_setaffinity)
     // and the scheduling class, then look for a CPU to start on.
-    if (l1.affinity !== null) {
+    if (l1.affinity !== null && k.personality.createInheritsAffinity) {
       yield* lwpLock(l1);
       l2.affinity = l1.affinity;
       lwpUnlock(l1);
@@ -123,8 +118,8 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
  */
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
-  let start = starts.get(l)!;
-  starts.delete(l);
+  let start = l.start!;
+  l.start = null;
   let first = true;
   for (;;) {
     let fault: { error: unknown } | null = null;
@@ -139,17 +134,15 @@ function* lwpEntry(l: Lwp): Gen<never> {
     }
     if (fault !== null) yield* call(userFault(l, fault.error));
     // exec() unwinds the old image's frames down to here and leaves the new one.
-    const next = execImages.get(l);
-    if (next === undefined) break;
-    execImages.delete(l);
+    const next = l.execImage;
+    if (next === null) break;
+    l.execImage = null;
     start = next;
     yield* call(miUserret(l)); // back to user mode, in the new image
   }
   yield* call(lwpExit(l));
   return l.k.panic('lwp_exit returned');
 }
-
-const execImages = new WeakMap<Lwp, LwpStart>();
 
 /**
  * thread_alloc (FreeBSD, for KSE standins): a new LWP structure of l1's
@@ -159,13 +152,13 @@ export function lwpAlloc(l1: Lwp, start: LwpStart, name: string | null): Lwp {
   const k = l1.k;
   const l2 = new Lwp(k, l1.proc, 0, l1.cpu, l1.priority, name, (l) => k.engine.newThread('lwp', lwpEntry(l)));
   l2.pflag = LP_MPSAFE;
-  starts.set(l2, start);
+  l2.start = start;
   return l2;
 }
 
 /** Make l (curlwp) run `image` from the top once its frames are unwound (exec). */
 export function setExecImage(l: Lwp, image: LwpStart): void {
-  execImages.set(l, image);
+  l.execImage = image;
 }
 
 /** lwp_startup: the first thing a new LWP runs, on its CPU, with nothing locked. */
@@ -196,7 +189,8 @@ export function* lwpExit(l: Lwp): Gen<never> {
   l.exiting = true;
   mutexExit(k, p.lock);
 
-  k.lwpExitHooks(l);
+  lwpFinispecific(l); // while it is still safe to sleep
+  l.cred = null;       // kauth_cred_free: release the cached credentials
 
   // Drop the references others hold, and park a detached LWP for collection.
   yield* mutexEnter(k, p.lock);
@@ -214,7 +208,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   }
 
   // A pending process signal we were asked to take goes to the others.
-  if ((l.flag & LW_PENDSIG) !== 0 && k.procSigPending(p)) {
+  if ((l.flag & LW_PENDSIG) !== 0 && p.sig.pend !== 0n) {
     for (const l2 of p.eachLwp()) {
       yield* lwpLock(l2);
       l2.flag |= LW_PENDSIG;
@@ -226,7 +220,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   l.exiting = false;
   k.setStat(l, LSZOMB, 'exit');
   if (l.kse !== null) kseThreadExit(l);
-  if (l.name !== null) l.name = '(zombie)';
+  if (l.name !== null && k.personality.exitRenamesZombie) l.name = '(zombie)';
   lwpUnlock(l);
   p.nrlwps--;
   yield* cvBroadcast(k, p.lwpcv);
@@ -253,8 +247,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
     p.rtime += l.rtime;
     p.nvcsw += l.ncsw - l.nivcsw;
     p.nivcsw += l.nivcsw;
-    unlinkLwp(p, l);
-    p.nlwps--;
+    p.lwpRemove(l);
     p.nzlwps--;
     if ((l.prflag & LPR_DETACHED) !== 0) p.ndlwps--;
     // Have LWPs sleeping in lwp_wait1 re-check for deadlock.
@@ -271,14 +264,6 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
     k.emit({ type: 'free', freedPid: p.pid, freedLid: l.lid, ...k.ev(cur ?? l) });
   }
   void recycle;
-}
-
-function unlinkLwp(p: Proc, l: Lwp): void {
-  if (l.sibPrev === null) p.lwps = l.sibNext;
-  else l.sibPrev.sibNext = l.sibNext;
-  if (l.sibNext !== null) l.sibNext.sibPrev = l.sibPrev;
-  l.sibNext = l.sibPrev = null;
-  if (p.lidMap.get(l.lid) === l) p.lidMap.delete(l.lid);
 }
 
 /** What lwp_wait1 reports: an errno, and on success the lid collected. */
@@ -635,7 +620,7 @@ export function* lwpUserret(l: Lwp): Gen<void> {
       mutexExit(k, p.lock);
     }
     if ((l.flag & (LW_PENDSIG | LW_WCORE | LW_WEXIT)) === LW_PENDSIG) {
-      yield* k.postsigs(l);
+      yield* postsigs(l);
     }
     if ((l.flag & LW_WSUSPEND) !== 0) {
       yield* mutexEnter(k, p.lock);

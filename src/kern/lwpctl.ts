@@ -35,74 +35,27 @@
  * process ever has PL_PPWAIT set: the model has no vfork.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import { KMutex, type Kernel, type Lwp, type Proc } from './kernel.ts';
-import { EBUSY, ENOMEM } from './errno.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import { EBUSY, EINVAL, ENOMEM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
 import { LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, PL_PPWAIT } from './param.ts';
-
-/** lwpctl_t: what the LWP reads.  curcpu is a CPU index, LWPCTL_CPU_NONE or LWPCTL_CPU_EXITED. */
-export interface LwpCtl {
-  curcpu: number;
-  pctr: number;
-}
-
-export const PAGE_SIZE = 4096;
-/** sizeof(lwpctl_t). */
-export const LWPCTL_SIZE = 8;
-/** Blocks in a page, and pages in a process's area (sys/lwp.h). */
-export const LWPCTL_PER_PAGE = (PAGE_SIZE / LWPCTL_SIZE) & ~31;
-export const LWPCTL_UAREA_PAGES = Math.ceil((8000 * LWPCTL_SIZE) / PAGE_SIZE);
-
-/** The area's shape: blocks per page (a multiple of 32) and pages. */
-export interface LwpctlGeometry {
-  readonly perPage: number;
-  readonly pages: number;
-}
-
-const geometries = new WeakMap<Kernel, LwpctlGeometry>();
+import {
+  LWPCTL_PER_PAGE, LWPCTL_SIZE, LWPCTL_UAREA_PAGES, LcPage, LcProc, type LwpCtl, type LwpctlGeometry,
+  PAGE_SIZE,
+} from './h/lwpctl.ts';
 
 /** The geometry kernel k allocates with. */
 export function lwpctlGeometry(k: Kernel): LwpctlGeometry {
-  return geometries.get(k) ?? { perPage: LWPCTL_PER_PAGE, pages: LWPCTL_UAREA_PAGES };
+  return k.lwpctlGeometry ?? { perPage: LWPCTL_PER_PAGE, pages: LWPCTL_UAREA_PAGES };
 }
 
 /** Shrink (or grow) the lwpctl area of processes that have not allocated one yet.  For tests. */
 export function setLwpctlGeometry(k: Kernel, g: LwpctlGeometry): void {
   if (!Number.isInteger(g.perPage) || g.perPage < 32 || g.perPage % 32 !== 0) throw new RangeError('perPage must be a positive multiple of 32');
   if (!Number.isInteger(g.pages) || g.pages < 1) throw new RangeError('pages must be a positive integer');
-  geometries.set(k, Object.freeze({ ...g }));
-}
-
-/** lcpage_t: one page of blocks. */
-export class LcPage {
-  /** Set bit = free block; 32 blocks a word. */
-  readonly bitmap: Uint32Array;
-  readonly blocks: LwpCtl[] = [];
-  nfree: number;
-  rotor = 0;
-  constructor(readonly uaddr: number, readonly perPage: number) {
-    this.bitmap = new Uint32Array(perPage >>> 5).fill(0xffffffff);
-    this.nfree = perPage;
-    for (let i = 0; i < perPage; i++) this.blocks.push({ curcpu: LWPCTL_CPU_NONE, pctr: 0 });
-  }
-}
-
-/** lcproc_t: a process's lwpctl area. */
-export class LcProc {
-  readonly lock: KMutex;
-  /** Pages in use, the one to allocate from first at the head. */
-  pages: LcPage[] = [];
-  /** Base of the area in the process's address space, once mapped (lp_uva; 0: not yet). */
-  uva = 0;
-  /** Bytes of the area handed out to pages so far (lp_cur), and its size (lp_max). */
-  cur = 0;
-  max = 0;
-  /** Blocks a page, fixed when the area is set up. */
-  perPage = LWPCTL_PER_PAGE;
-  constructor(p: Proc) {
-    this.lock = new KMutex(`proc${p.pid}.lp_lock`, false);
-  }
+  k.lwpctlGeometry = Object.freeze({ ...g });
 }
 
 /** Where the model "maps" lwpctl areas: a made-up user address, the same for every process. */
@@ -126,7 +79,11 @@ export function* lwpCtlAlloc(l: Lwp): Gen<CtlAlloc> {
   const p = l.proc;
   kassert(l === k.curlwp(), 'lwp_ctl_alloc: not curlwp');
   if ((p.lflag & PL_PPWAIT) !== 0) return { error: EBUSY, ctl: null, uaddr: 0 };
-  if (l.lcpage !== null) return { error: 0, ctl: l.lwpctl, uaddr: uaddrOf(l.lcpage, l.lwpctl!) };
+  if (l.lcpage !== null) {
+    // Asked again: 1.172 hands back the same block; 1.69.2.6 said EINVAL.
+    if (!k.personality.lwpctlAllocAgainOk) return { error: EINVAL, ctl: null, uaddr: 0 };
+    return { error: 0, ctl: l.lwpctl, uaddr: uaddrOf(l.lcpage, l.lwpctl!) };
+  }
 
   // First time in this process: set up the header, racing our siblings for it.
   if (p.lwpctl === null) {

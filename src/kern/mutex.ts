@@ -14,7 +14,9 @@
  * anything but its own LWP lock.
  */
 import { choice, spin, type Gen } from '../engine/coroutine.ts';
-import { INTR_OWNER, type Kernel, type KMutex, type Lwp } from './kernel.ts';
+import { INTR_OWNER, type KMutex } from './h/mutex.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
 
 function owner(k: Kernel): object {

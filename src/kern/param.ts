@@ -81,10 +81,6 @@ export const PRI_IDLE = -1;
 /** Where a new top-level process's first LWP starts (lwp0's priority in NetBSD). */
 export const PRI_USER_DEFAULT = PRI_USER + NPRI_USER - 1;
 
-/* Signals the core needs (the signal subsystem adds the rest). */
-export const SIGKILL = 9;
-export const SIGSEGV = 11;
-
 /*
  * Per-LWP services (park.ts, lwpctl.ts, specific.ts, resource.ts): the
  * constants of sys/lwpctl.h, sys/lwp.h, sys/resource.h and sys/signal.h.

@@ -24,31 +24,22 @@
  * separate lwp_park_tab; only the hashing differs).
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Proc } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EALREADY, EINTR, EINVAL, ERESTART, ESRCH, ETIMEDOUT, EWOULDBLOCK } from './errno.ts';
 import { lwpLock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit } from './mutex.ts';
 import { LW_CANCELLED, LW_UNPARKED } from './param.ts';
 import { kassert } from './panic.ts';
-import { lwpUnsleep, sleepqBlock, sleepqEnqueue, sleeptabLookup, type SleepQueue } from './sleepq.ts';
+import { lwpUnsleep, sleepqBlock, sleepqEnqueue, sleeptabLookup } from './sleepq.ts';
+import type { SleepQueue } from './h/sleepq.ts';
 import { lwpFind } from './lwp.ts';
-
-/** A park wait channel: the process XOR the hint, in the seed. */
-export class ParkChan {
-  constructor(readonly proc: Proc, readonly hint: unknown) {}
-}
-
-/** A process's park channels: by object hint (held weakly, so a program's objects can go), and by plain value. */
-interface Chans {
-  readonly objs: WeakMap<object, ParkChan>;
-  readonly vals: Map<unknown, ParkChan>;
-}
-const chans = new WeakMap<Proc, Chans>();
+import { ParkChan } from './h/park.ts';
 
 /** lwp_park_wchan: the channel of (p, hint).  undefined and null are the same (no hint). */
 export function lwpParkWchan(p: Proc, hint: unknown): ParkChan {
   const h = hint === undefined ? null : hint;
-  let cs = chans.get(p);
-  if (cs === undefined) chans.set(p, (cs = { objs: new WeakMap(), vals: new Map() }));
+  let cs = p.park;
+  if (cs === null) p.park = cs = { objs: new WeakMap(), vals: new Map() };
   const isObj = (typeof h === 'object' && h !== null) || typeof h === 'function';
   let c = isObj ? cs.objs.get(h as object) : cs.vals.get(h);
   if (c === undefined) {

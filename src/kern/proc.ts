@@ -7,16 +7,19 @@
  * the seed's "special cases" for kernel threads allow.
  */
 import { runDetached, type Gen } from '../engine/coroutine.ts';
-import { CpuInfo, type Kernel, Lwp, Proc, type Program } from './kernel.ts';
+import { CpuInfo } from './h/cpu.ts';
+import type { Kernel } from './h/kernel.ts';
+import { Lwp, type LwpStart, type Program } from './h/lwp.ts';
+import { Proc } from './h/proc.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
-import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
-import type { RunQueue } from './runq.ts';
-import { lwpCreate, type LwpStart } from './lwp.ts';
-import { idleLoop, schedEnqueueRunnable } from './synch.ts';
-import { sigInit } from './sig.ts';
+import {
+  LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL,
+} from './param.ts';
+import type { RunQueue } from './h/runq.ts';
+import { lwpCreate } from './lwp.ts';
+import { astTrap, idleLoop, schedEnqueueRunnable, schedTick } from './synch.ts';
 import { resourceInit } from './resource.ts';
-import { specificInit } from './specific.ts';
-import { kthreadCreate as lwktKthreadCreate, lwktInit } from './lwkt.ts';
+import { kpreemptPoint, kthreadCreate as lwktKthreadCreate, lwktInit } from './lwkt.ts';
 
 /** Create proc0 and the CPUs, each running its idle LWP. */
 export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
@@ -29,28 +32,24 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
     const idle = new Lwp(k, p0, i + 1, ci, PRI_IDLE, `idle/${i}`, (l) => k.engine.newThread(`idle/${i}`, idleLoop(ci)));
     idle.flag = LW_IDLE | LW_SYSTEM;
     idle.pflag = LP_RUNNING;
-    idle.stat = LSONPROC;
     idle.mutex = ci.spcLwplock;
     ci.idlelwp = ci.curlwp = idle;
+    k.setStat(idle, LSONPROC, 'boot');
     ci.hw = k.engine.addCpu(idle.td);
-    linkLwp(p0, idle);
+    p0.lwpInsert(idle);
     k.alllwp.add(idle);
   }
   p0.nlwpid = ncpu;
-  sigInit(k);
   k.sysctl.add({ name: 'kern.nswtch', description: 'Context switches on all CPUs', get: () => k.cpus.reduce((n, ci) => n + ci.nswtch, 0) });
   k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
   resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc, limit0
-  specificInit(k);  // lwp_finispecific at lwp_exit
   lwktInit(k);      // lwkt.switch_count, lwkt.preempt_*, lwkt.untimely_switch
-}
-
-function linkLwp(p: Proc, l: Lwp): void {
-  l.sibNext = p.lwps;
-  if (p.lwps !== null) p.lwps.sibPrev = l;
-  p.lwps = l;
-  p.lidMap.set(l.lid, l);
-  p.nlwps++;
+  // The traps the hardware takes into the kernel: the clock at the end of a slice, an AST, a kernel preemption point.
+  k.engine.hooks = {
+    onQuantum: (cpu) => schedTick(k.cpus[cpu.index]!),
+    onAst: (cpu) => astTrap(k.cpus[cpu.index]!),
+    onKpreempt: k.kpreempt ? (cpu) => kpreemptPoint(k.cpus[cpu.index]!) : null,
+  };
 }
 
 export interface SpawnOptions {

@@ -44,60 +44,34 @@
  * made and dropped on p.cred's uid, and setuid moves them to the new uid
  * in the same step that changes p.cred.
  *
- * The per-kernel state (the tunables and the uidinfo table) lives in a
- * WeakMap keyed by the kernel, so that nothing here is shared between
- * machines.
+ * The per-kernel state (the tunables and the uidinfo table) is k.resource,
+ * so that nothing here is shared between machines; a process's charges
+ * are p.lwpCharges.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Kernel, Lwp, Proc } from './kernel.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EAGAIN, EINVAL, EPERM, EPROCLIM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
 import { LPR_CRMOD, MAXLWP, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
-
-/** kauth_cred_t, reduced to what the model needs: the uid (0 is root). */
-export interface Cred {
-  readonly uid: number;
-}
-
-/** struct rlimit: soft (cur) and hard (max) limits; RLIM_INFINITY is Infinity. */
-export interface Rlimit {
-  readonly cur: number;
-  readonly max: number;
-}
-
-/** The tunables and tables of one kernel. */
-export interface ResourceState {
-  /** kern.maxlwp. */
-  maxlwp: number;
-  /** cpu_maxlwp(): the most the machine supports; kern.maxlwp may not exceed it. */
-  cpuMaxlwp: number;
-  /** kern.threads.max_per_proc (FreeBSD); 0 = no cap. */
-  maxThreadsPerProc: number;
-  /** uidinfo's ui_lwpcnt: LWPs charged to each uid. */
-  readonly lwpcnt: Map<number, number>;
-  /** limit0: the limits of processes the machine spawns (set at boot from maxlwp). */
-  limit0: readonly Rlimit[];
-}
-
-const states = new WeakMap<Kernel, ResourceState>();
-/** How many chglwpcnt charges each process carries (all on p.cred's uid). */
-const charges = new WeakMap<Proc, number>();
+import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
 function charge(p: Proc, diff: number): number {
-  const n = (charges.get(p) ?? 0) + diff;
+  const n = p.lwpCharges + diff;
   kassert(n >= 0, () => `lwp accounting: proc ${p.pid} would carry ${n} charges`);
-  charges.set(p, n);
+  p.lwpCharges = n;
   return chglwpcnt(p.k, p.cred.uid, diff);
 }
 
 /** The resource state of kernel k (made at boot by resourceInit). */
 export function resourceState(k: Kernel): ResourceState {
-  let st = states.get(k);
-  if (st === undefined) {
+  let st = k.resource;
+  if (st === null) {
     st = { maxlwp: MAXLWP, cpuMaxlwp: MAXLWP, maxThreadsPerProc: 0, lwpcnt: new Map(), limit0: [] };
     st.limit0 = makeLimit0(st.maxlwp);
-    states.set(k, st);
+    k.resource = st;
   }
   return st;
 }
@@ -196,6 +170,7 @@ export function lwpCreateLimits(l1: Lwp, p2: Proc): number {
   const st = resourceState(k);
   if (userLwps(k) >= st.maxlwp) return EAGAIN;
   if (st.maxThreadsPerProc > 0 && p2.nlwps - p2.nzlwps >= st.maxThreadsPerProc) return EPROCLIM;
+  if (!k.personality.createChecksNthr) return 0; // 1.69.2.6: no per-uid count
   const count = charge(p2, 1);
   if (count > procLimits(p2)[RLIMIT_NTHR]!.cur && !isRoot(credOf(l1))) {
     charge(p2, -1);
@@ -221,7 +196,7 @@ export function lwpChargeUpcall(p: Proc): void {
 export function lwpFreeLimits(l: Lwp): void {
   const p = l.proc;
   const k = p.k;
-  if (p === k.proc0 || p.nlwps === 1) return;
+  if (p === k.proc0 || p.nlwps === 1 || !k.personality.createChecksNthr) return;
   charge(p, -1);
 }
 
@@ -263,7 +238,7 @@ export function* procSetuid(l: Lwp, uid: number): Gen<number> {
   }
   if (p.cred.uid !== uid) {
     // The process's LWP charges go with it to the new uid.
-    const n = charges.get(p) ?? 0;
+    const n = p.lwpCharges;
     chglwpcnt(k, p.cred.uid, -n);
     chglwpcnt(k, uid, n);
     p.cred = Object.freeze({ uid });

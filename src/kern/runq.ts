@@ -25,31 +25,13 @@
  *
  * The whole queue is covered by its CPU's spcMutex.
  */
-import type { Lwp } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { NQS } from './param.ts';
+import type { RunQueue } from './h/runq.ts';
 
 /** The run queue level of a NetBSD priority (see the table above). */
 export function priLevel(pri: number): number {
   return pri < 0 ? -1 : pri >> 3;
-}
-
-export interface RunQueue {
-  /** Number of LWPs queued. */
-  readonly count: number;
-  /** Append l at the tail of its level. */
-  enqueue(l: Lwp): void;
-  /** Remove l, which must be on this queue. */
-  dequeue(l: Lwp): void;
-  /** The LWP that should run next (not removed), or null. */
-  best(): Lwp | null;
-  /** The first LWP, best level first, for which ok(l) holds (not removed), or null. */
-  pick(ok: (l: Lwp) => boolean): Lwp | null;
-  /** The highest non-empty level, or -1 when empty. */
-  maxLevel(): number;
-  /** Every queued LWP, best first, for the checker and ps. */
-  items(): Lwp[];
-  /** Consistency of the structure (mask, links, count): an error message, or null. */
-  verify(): string | null;
 }
 
 export class LwktRunQueue implements RunQueue {
@@ -61,7 +43,7 @@ export class LwktRunQueue implements RunQueue {
 
   /** _lwkt_enqueue: tail of l's level.  The level is remembered for the dequeue. */
   enqueue(l: Lwp): void {
-    const q = l.priority >> 3;
+    const q = priLevel(l.priority);
     const tail = this.tails[q]!;
     l.rq = this;
     l.rqLevel = q;
@@ -120,7 +102,7 @@ export class LwktRunQueue implements RunQueue {
       for (let l = this.heads[q] ?? null; l !== null; prev = l, l = l.rqNext) {
         n++;
         if (l.rq !== this || l.rqPrev !== prev || l.rqLevel !== q) return `lwp ${l.proc.pid}.${l.lid} is mislinked on level ${q}`;
-        if (l.priority >> 3 !== q) return `lwp ${l.proc.pid}.${l.lid} of priority ${l.priority} sits on level ${q}`;
+        if (priLevel(l.priority) !== q) return `lwp ${l.proc.pid}.${l.lid} of priority ${l.priority} sits on level ${q}`;
       }
       if (this.tails[q] !== prev) return `level ${q}'s tail is wrong`;
     }

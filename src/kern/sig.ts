@@ -21,40 +21,22 @@
  * SA_RESTART (sleepq_sigtoerror).
  */
 import { call, type Gen } from '../engine/coroutine.ts';
-import type { Kernel, Lwp, Proc } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { ERESTART, EINTR } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
-import {
-  LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, SACTIVE, SSTOP, SZOMB,
-} from './param.ts';
+import { LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, SACTIVE, SSTOP, SZOMB } from './param.ts';
 import { kassert } from './panic.ts';
-import { NSIG } from './param.ts';
 import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
 import { coredump, exit1, userFault } from './exit.ts';
 import { kseStopped } from './kse.ts';
-
-/* Signal numbers (NetBSD sys/signal.h). */
-export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGEMT = 7,
-  SIGFPE = 8, SIGKILL = 9, SIGBUS = 10, SIGSEGV = 11, SIGSYS = 12, SIGPIPE = 13, SIGALRM = 14,
-  SIGTERM = 15, SIGURG = 16, SIGSTOP = 17, SIGTSTP = 18, SIGCONT = 19, SIGCHLD = 20, SIGTTIN = 21,
-  SIGTTOU = 22, SIGIO = 23, SIGXCPU = 24, SIGXFSZ = 25, SIGVTALRM = 26, SIGPROF = 27, SIGWINCH = 28,
-  SIGINFO = 29, SIGUSR1 = 30, SIGUSR2 = 31, SIGPWR = 32;
-export { NSIG };
-
-export const SIGNAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
-  SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
-  SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO,
-  SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIGPWR,
-});
-
-/* sigaction flags. */
-export const SA_RESTART = 0x0002;
-export const SA_NODEFER = 0x0010;
-
-/* sigprocmask how. */
-export const SIG_BLOCK = 1, SIG_UNBLOCK = 2, SIG_SETMASK = 3;
+import {
+  NSIG, SA_NODEFER, SA_RESTART, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGEMT, SIGFPE, SIGILL, SIGINFO, SIGIO,
+  SIGKILL, SIGPWR, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
+  SIGXCPU, SIGXFSZ, type SigSet, sigbit,
+} from './h/signal.ts';
 
 /* Signal properties (sigprop). */
 const P_KILL = 0x01, P_CORE = 0x02, P_STOP = 0x04, P_TTYSTOP = 0x08, P_IGNORE = 0x10, P_CONT = 0x20, P_CANTMASK = 0x40;
@@ -72,8 +54,6 @@ export function isStopSignal(sig: number): boolean { return (PROP[sig]! & P_STOP
 /** Does the default action of `sig` dump core? */
 export function dumpsCore(sig: number): boolean { return (PROP[sig]! & P_CORE) !== 0; }
 
-export type SigSet = bigint;
-export function sigbit(sig: number): SigSet { return 1n << BigInt(sig - 1); }
 const CANTMASK = sigbit(SIGKILL) | sigbit(SIGSTOP);
 const STOPSIGS = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) | sigbit(SIGTTOU);
 
@@ -94,39 +74,6 @@ export function sigsetToArray(set: SigSet): number[] {
   const out: number[] = [];
   for (let sig = 1; set !== 0n; sig++, set >>= 1n) if ((set & 1n) !== 0n) out.push(sig);
   return out;
-}
-
-/** A handler: user code run on the LWP that takes the signal. */
-export type SigHandler = (sys: any, sig: number) => Gen<unknown>;
-
-export interface SigAction {
-  handler: 'default' | 'ignore' | SigHandler;
-  flags: number;
-  mask: SigSet;
-}
-
-const SIG_DFL: SigAction = Object.freeze({ handler: 'default', flags: 0, mask: 0n });
-
-/** Per-process signal state (p_sigacts, p_sigpend, p_xstat...); p.lock. */
-export class ProcSig {
-  acts: SigAction[] = new Array(NSIG).fill(SIG_DFL);
-  pend: SigSet = 0n;
-  /** The signal that stopped the process (p_xstat while stopped). */
-  xsig = 0;
-  /** The parent has been told about the current stop (p_waited). */
-  waited = true;
-  /** PS_STOPPING: a stop is in progress. */
-  stopping = false;
-  /** Exited with a core dump. */
-  core = false;
-  /** Inherit dispositions (fork). */
-  copyFrom(parent: ProcSig): void { this.acts = parent.acts.slice(); }
-}
-
-/** Per-LWP signal state (l_sigpend, l_sigmask); p.lock. */
-export class LwpSig {
-  pend: SigSet = 0n;
-  mask: SigSet = 0n;
 }
 
 /** A deliverable signal for l: pending for it or its process, and not blocked. */
@@ -151,8 +98,7 @@ export function* kpsignal(p: Proc, sig: number, lid = 0): Gen<void> {
   if (p.stat === SZOMB || p === k.proc0) return;
   const prop = PROP[sig]!;
   if (k.tracing) {
-    const cur = k.curlwp();
-    k.emit({ type: 'signal', what: 'post', sig, targetPid: p.pid, targetLid: lid, t: k.now, cpu: k.engine.cur?.index ?? -1, pid: cur?.proc.pid ?? -1, lid: cur?.lid ?? -1 });
+    k.emit({ type: 'signal', what: 'post', sig, targetPid: p.pid, targetLid: lid, ...k.ev(k.curlwp()) });
   }
 
   // A continue signal cancels pending stops, and continues a stopped
@@ -373,8 +319,7 @@ function* procStopDone(p: Proc): Gen<void> {
   p.stat = SSTOP;
   p.sig.waited = false;
   if (k.tracing) {
-    const cur = k.curlwp();
-    k.emit({ type: 'proc', what: 'stop', detail: `signal ${p.sig.xsig}`, t: k.now, cpu: k.engine.cur?.index ?? -1, pid: p.pid, lid: cur?.lid ?? -1 });
+    k.emit({ type: 'proc', what: 'stop', detail: `signal ${p.sig.xsig}`, ...k.evAt(p.pid, k.curlwp()?.lid ?? -1) });
   }
   yield* notifyParent(p);
 }
@@ -421,8 +366,7 @@ export function* procUnstop(p: Proc, sig: number): Gen<void> {
   const k = p.k;
   kassert(mutexOwned(k, p.lock), 'proc_unstop: p.lock not held');
   if (k.tracing) {
-    const cur = k.curlwp();
-    k.emit({ type: 'proc', what: 'continue', detail: `pid ${p.pid}`, t: k.now, cpu: k.engine.cur?.index ?? -1, pid: p.pid, lid: cur?.lid ?? -1 });
+    k.emit({ type: 'proc', what: 'continue', detail: `pid ${p.pid}`, ...k.evAt(p.pid, k.curlwp()?.lid ?? -1) });
   }
   p.stat = SACTIVE;
   p.sig.stopping = false;
@@ -457,13 +401,4 @@ export function* lwpUnstop(l: Lwp): Gen<void> {
     p.nrlwps++;
     lwpUnlock(l);
   }
-}
-
-/** Install the signal subsystem's hooks in the kernel. */
-export function sigInit(k: Kernel): void {
-  k.sigispending = sigispending;
-  k.sigsleepError = sigsleepError;
-  k.postsigs = postsigs;
-  k.procSigPending = (p) => p.sig.pend !== 0n;
-  k.postLwpSignal = (t, sig) => kpsignal(t.proc, sig, t.lid);
 }

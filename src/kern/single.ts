@@ -24,7 +24,8 @@
  * Covered by p.lock: p.st and l.stParked.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Proc } from './kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import type { Proc } from './h/proc.ts';
 import { EINTR, ERESTART } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import {
@@ -35,21 +36,7 @@ import { cvBroadcast, cvWait } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpExit, lwpNeedUserret } from './lwp.ts';
 import { kseSuspendCheck } from './kse.ts';
-
-export const ST_EXIT = 1;
-export const ST_BOUNDARY = 2;
-export const ST_NO_EXIT = 3;
-export type StMode = typeof ST_EXIT | typeof ST_BOUNDARY | typeof ST_NO_EXIT;
-
-/** A process's single-threading state. */
-export class SingleState {
-  thread: Lwp | null = null;
-  mode: StMode | 0 = 0;
-  /** LWPs parked by single-threading (p_suspcount). */
-  suspcount = 0;
-  /** thread_single has returned: the others are out of user mode. */
-  proceeded = false;
-}
+import { ST_EXIT, ST_NO_EXIT, type StMode } from './h/single.ts';
 
 /**
  * Is l out of user mode for good, as far as single-threading in `mode` is
@@ -153,6 +140,7 @@ export function* threadSuspendCheck(l: Lwp, returnInstead: boolean): Gen<number>
 function* threadSuspendOne(l: Lwp): Gen<void> {
   const k = l.k;
   const p = l.proc;
+  kassert(l === k.curlwp() && mutexOwned(k, p.lock), 'thread_suspend_one: not curlwp, or p.lock not held');
   l.stParked = true;
   p.st.suspcount++;
   p.nrlwps--;
@@ -167,6 +155,7 @@ function* threadSuspendOne(l: Lwp): Gen<void> {
   // Unparked by thread_unsuspend, or woken by something else (SIGKILL's
   // unstop, say): either way not parked now; the caller decides again.
   if (l.stParked) unpark(p, l);
+  kassert(mutexOwned(k, p.lock), 'thread_suspend_one: returns without p.lock');
 }
 
 /**

@@ -10,38 +10,19 @@
  * waiters are woken first come, first served.
  */
 import { spin, type Gen } from '../engine/coroutine.ts';
-import { CondVar, type CpuInfo, type Kernel, type KMutex, type Lwp } from './kernel.ts';
+import { CondVar, type KMutex } from './h/mutex.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlockTo, mutexEnter, mutexExit, mutexTryEnter } from './mutex.ts';
 import { EINTR, EWOULDBLOCK } from './errno.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
 import { kassert } from './panic.ts';
-import { KMutex as Mutex } from './kernel.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
 import { kseSleepUpcall } from './kse.ts';
 import { stSleepError } from './single.ts';
-
-export const SLEEPTAB_HASH_SIZE = 32;
-
-export class SleepQueue {
-  readonly lock: KMutex;
-  readonly waiters = new Map<object, Set<Lwp>>();
-  constructor(i: number) { this.lock = new Mutex(`sleepq${i}`, true); }
-}
-
-export class SleepTab {
-  readonly queues: SleepQueue[] = [];
-  private readonly ids = new WeakMap<object, number>();
-  private nextId = 0;
-  constructor() {
-    for (let i = 0; i < SLEEPTAB_HASH_SIZE; i++) this.queues.push(new SleepQueue(i));
-  }
-  /** The queue a wait channel hashes to.  Ids are handed out in first-use order: deterministic. */
-  queueOf(wchan: object): SleepQueue {
-    let id = this.ids.get(wchan);
-    if (id === undefined) this.ids.set(wchan, (id = this.nextId++));
-    return this.queues[id % SLEEPTAB_HASH_SIZE]!;
-  }
-}
+import { sigispending, sigsleepError } from './sig.ts';
+import type { SleepQueue } from './h/sleepq.ts';
 
 /** A wait channel's name for ps and traces. */
 export function wchanName(w: object | null, wmesg: string | null): string {
@@ -98,7 +79,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
       early = true;
     } else if ((error = stSleepError(l)) !== 0) {
       early = true;
-    } else if ((l.flag & LW_PENDSIG) !== 0 && k.sigispending(l)) {
+    } else if ((l.flag & LW_PENDSIG) !== 0 && sigispending(l)) {
       early = true;
     }
   }
@@ -120,7 +101,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
   if (catchSig && error === 0) {
     if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) error = EINTR;
     else if ((error = stSleepError(l)) !== 0) { /* single-threading: unwind to the boundary */ }
-    else if ((l.flag & LW_PENDSIG) !== 0) error = yield* k.sigsleepError(l);
+    else if ((l.flag & LW_PENDSIG) !== 0) error = yield* sigsleepError(l);
   }
   return error;
 }
@@ -193,9 +174,11 @@ export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
 
 /**
  * sleepq_wake: called with sq locked; wakes up to `expected` LWPs waiting
- * on `wchan` and releases the queue lock.
+ * on `wchan` and returns how many it woke, with sq still locked (the
+ * caller releases it).
  */
 export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Gen<number> {
+  kassert(sq.lock.owner !== null, () => `sleepq_wake: ${sq.lock.name} not held`);
   let n = 0;
   const set = sq.waiters.get(wchan);
   if (set !== undefined) {

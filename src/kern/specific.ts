@@ -9,9 +9,8 @@
  *  - keys are small integers; key_create takes the lowest free one;
  *  - an LWP's values live in a container made on its first set
  *    (l.specdata); an unset value reads as undefined (NULL);
- *  - when the LWP exits, lwp_finispecific (installed in k.lwpExitHooks, so
- *    it runs early in lwp_exit, and called by exit1 for a process's last
- *    LWP) runs the destructor of every key on the LWP's non-null values,
+ *  - when the LWP exits, lwp_finispecific (called early in lwp_exit, and
+ *    by exit1 for a process's last LWP) runs the destructor of every key on the LWP's non-null values,
  *    key by key, in the exiting LWP;
  *  - deleting a key runs its destructor on every LWP's value still set,
  *    then frees the key.  This follows NetBSD 6's code
@@ -25,28 +24,17 @@
  * function here runs without yielding, which in the model is atomic with
  * respect to every other CPU; destructors must not yield either.
  */
-import type { Kernel, Lwp } from './kernel.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
-
-/** A destructor: called with a value that was still set. */
-export type SpecificDtor = (value: unknown) => void;
+import type { SpecificDomain, SpecificDtor } from './h/specific.ts';
 
 function noopDtor(): void {}
 
-/** The specificdata domain of a kernel's LWPs. */
-interface Domain {
-  /** Destructor of each key; null = free slot. */
-  keys: (SpecificDtor | null)[];
-  /** LWPs with a container (sd_list). */
-  readonly containers: Set<Lwp>;
-}
-
-const domains = new WeakMap<Kernel, Domain>();
-
 /** lwpinit_specificdata: the kernel's LWP domain (made on first use). */
-function domainOf(k: Kernel): Domain {
-  let d = domains.get(k);
-  if (d === undefined) domains.set(k, (d = { keys: [], containers: new Set() }));
+function domainOf(k: Kernel): SpecificDomain {
+  let d = k.specific;
+  if (d === null) k.specific = d = { keys: [], containers: new Set() };
   return d;
 }
 
@@ -75,7 +63,7 @@ export function lwpSpecificKeyDelete(k: Kernel, key: number): void {
 }
 
 /** specificdata_destroy_datum: run the destructor on one container's value for key. */
-function destroyDatum(d: Domain, sc: unknown[], key: number): void {
+function destroyDatum(d: SpecificDomain, sc: unknown[], key: number): void {
   if (key >= sc.length) return;
   const dtor = d.keys[key];
   const v = sc[key];
@@ -87,18 +75,6 @@ function destroyDatum(d: Domain, sc: unknown[], key: number): void {
     sc[key] = undefined;
     dtor(v);
   }
-}
-
-/**
- * Boot: run lwp_finispecific in every exiting LWP through the kernel's
- * lwp_exit hook, after whatever is installed there already.
- */
-export function specificInit(k: Kernel): void {
-  const prev = k.lwpExitHooks;
-  k.lwpExitHooks = (l) => {
-    prev(l);
-    lwpFinispecific(l);
-  };
 }
 
 /** lwp_initspecific: a new LWP starts with no container. */

@@ -13,18 +13,21 @@
  * over, and lwp_free waits for it.
  */
 import { HALT, burn, switchTo, type Gen } from '../engine/coroutine.ts';
-import type { CpuInfo, Kernel, Lwp } from './kernel.ts';
-import { critPanic, kpreemptPoint, lwktCanGetAll, lwktGetAll, lwktRelAll } from './lwkt.ts';
+import type { CpuInfo } from './h/cpu.ts';
+import type { Kernel } from './h/kernel.ts';
+import type { Lwp } from './h/lwp.ts';
+import { critPanic, kpreemptPoint, lwktRelAll, lwktSwitchPick } from './lwkt.ts';
 import { lwpLock, lwpLocked, lwpSetlock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { cvBroadcast, lwpUnsleep } from './sleepq.ts';
 import { lwpUserret } from './lwp.ts';
 import { lwpctlExited, lwpctlSwitchIn, lwpctlSwitchOut } from './lwpctl.ts';
 import {
   LP_PREEMPTING, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
-  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, PRI_IDLE, STAT_NAMES,
+  IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, SCHED_FIFO, STAT_NAMES,
 } from './param.ts';
 import { kassert } from './panic.ts';
-import { kseRemrunqueue, kseRequeue, kseSetrunqueue, kseSwitchout, threadUserret } from './kse.ts';
+import { kseRequeue, kseSetrunqueue, kseSwitchout, threadUserret } from './kse.ts';
+import { priLevel } from './runq.ts';
 
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
 export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
@@ -41,6 +44,7 @@ export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
  * tie, then the lowest index.  Load is queued LWPs plus one for a busy CPU.
  */
 export function schedTakecpu(l: Lwp): CpuInfo {
+  kassert(lwpLocked(l), () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} not locked`);
   const cur = l.cpu;
   if ((l.pflag & LP_BOUND) !== 0) return cur;
   if (l.targetCpu !== null) return l.targetCpu;
@@ -65,10 +69,12 @@ function load(ci: CpuInfo): number {
   return ci.runq.count + (ci.curlwp === ci.idlelwp ? 0 : 1);
 }
 
-/** Put l (locked) on ci: the end of any migration that was pending towards it. */
+/**
+ * Put l (locked) on ci.  A migration pending towards ci stays pending until
+ * l runs there (lwktSwitchPick): until then no idle CPU may steal it elsewhere.
+ */
 export function placeOn(l: Lwp, ci: CpuInfo): void {
   l.cpu = ci;
-  if (l.targetCpu === ci) l.targetCpu = null;
 }
 
 /**
@@ -88,7 +94,7 @@ export function schedEnqueueRunnable(l: Lwp): void {
 export function schedEnqueueCpu(l: Lwp): void {
   const ci = l.cpu;
   ci.runq.enqueue(l);
-  if (l.priority >> 3 > ci.curlevel) cpuNeedResched(ci, 'wakeup');
+  if (priLevel(l.priority) > ci.curlevel) cpuNeedResched(ci, 'wakeup');
   else if (l.k.nhalted !== 0) kickThief(ci, l);
 }
 
@@ -112,9 +118,7 @@ function kickThief(ci: CpuInfo, l: Lwp): void {
 
 function ipiEvent(k: Kernel, ci: CpuInfo, why: string): void {
   if (!k.tracing) return;
-  const self = k.curcpu();
-  const l = k.curlwp();
-  k.emit({ t: k.now, cpu: self === null ? -1 : self.index, pid: l ? l.proc.pid : -1, lid: l ? l.lid : -1, type: 'ipi', target: ci.index, why });
+  k.emit({ ...k.ev(k.curlwp()), type: 'ipi', target: ci.index, why });
 }
 
 /**
@@ -137,63 +141,6 @@ export function cpuNeedResched(ci: CpuInfo, why: string): void {
     k.engine.kick(ci.hw);
   } else if (ci.curlwp.crit !== 0) ci.astDeferred = true;
   else k.engine.interrupt(ci.hw);
-}
-
-/** Can l be switched in: can it have every token it holds, and the one it waits for? */
-function canRun(l: Lwp): boolean {
-  return (l.toks === null || l.toks.length === 0) && l.wantTok === null ? true : lwktCanGetAll(l);
-}
-
-/**
- * nextlwp (lwkt_switch's pick, sched_nextlwp): called with ci's spcMutex
- * held by `prev`, the LWP leaving the CPU.  In order: the LWP prev had
- * preempted (resumed the moment prev blocks, queued or not); a hand-off
- * asked by lwkt_preempt; the idle LWP while an LWP waits to migrate away;
- * the first LWP of the best level that can have all its tokens; the idle
- * LWP.  Makes it LSONPROC under spcLwplock and gives it its tokens.
- */
-function nextlwp(ci: CpuInfo, prev: Lwp): Lwp {
-  const k = ci.k;
-  k.lwkt.switchCount++;
-  let newl: Lwp | null = null;
-  let pre: Lwp | null = null;
-  if (ci.handoff !== null) {
-    // prev is being preempted: whatever prev had preempted stays chained to it.
-    newl = ci.handoff;
-    ci.handoff = null;
-    if (newl.stat !== LSRUN || newl.cpu !== ci || !canRun(newl)) newl = null;
-  }
-  if (newl === null && prev.preempted !== null) {
-    pre = prev.preempted;
-    prev.preempted = null;
-    pre.preemptLock = false;
-    if (pre.cpu === ci && canRun(pre) && (pre.stat === LSRUN || pre.stat === LSIDL)) newl = pre;
-  }
-  if (newl === null && ci.migrating === null) {
-    newl = ci.runq.best();
-    if (newl !== null && !canRun(newl)) newl = ci.runq.pick(canRun);
-  }
-  if (newl !== null) {
-    if (newl.stat === LSRUN) {
-      ci.runq.dequeue(newl);
-      if (newl.kse !== null) kseRemrunqueue(newl);
-    }
-    kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'nextlwp: queued lwp not under this spc_mutex');
-    newl.pflag |= LP_RUNNING;
-    lwpSetlock(newl, ci.spcLwplock);
-    k.setStat(newl, LSONPROC, newl === pre ? 'resume' : 'switch');
-    if (newl.toks !== null || newl.wantTok !== null) lwktGetAll(newl);
-    ci.curpriority = newl.priority;
-    ci.curlevel = newl.priority >> 3;
-  } else {
-    newl = ci.idlelwp;
-    newl.pflag |= LP_RUNNING;
-    k.setStat(newl, LSONPROC, 'idle');
-    ci.curpriority = PRI_IDLE;
-    ci.curlevel = -1;
-  }
-  ci.wantResched = false;
-  return newl;
 }
 
 function switchEvent(l: Lwp, newl: Lwp, voluntary: boolean): void {
@@ -237,7 +184,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
     lwpSetlock(l, ci.spcMutex);
   }
   if (l.toks !== null) lwktRelAll(l);
-  const newl = nextlwp(ci, l);
+  const newl = lwktSwitchPick(ci, l);
   l.pflag &= ~LP_PREEMPTING;
   if (newl === l) {
     mutexExit(k, ci.spcMutex);
@@ -295,7 +242,7 @@ export function* lwpExitSwitchaway(l: Lwp): Gen<never> {
   if (l.crit !== 0) critPanic(l, 'exiting inside a critical section');
   if (l.toks !== null) lwktRelAll(l);
   yield* mutexEnter(k, ci.spcMutex);
-  const newl = nextlwp(ci, l);
+  const newl = lwktSwitchPick(ci, l);
   mutexExit(k, ci.spcMutex);
   ci.nswtch++;
   if (k.tracing) switchEvent(l, newl, true);
@@ -383,6 +330,19 @@ export function* miUserret(l: Lwp): Gen<void> {
 }
 
 /**
+ * sched_tick: the CPU's time slice ran out in user mode.  Yield if
+ * something else of at least our level waits here (SCHED_FIFO: only a
+ * higher level): the kernel path to trap into, or null to keep running.
+ */
+export function schedTick(ci: CpuInfo): Gen<void> | null {
+  const l = ci.curlwp;
+  const top = ci.runq.maxLevel();
+  if (top < ci.curlevel || (top === ci.curlevel && l.class === SCHED_FIFO)) return null;
+  ci.wantResched = true;
+  return miUserret(l);
+}
+
+/**
  * The AST trap: a preemption an interrupt thread asked for (lwkt_preempt),
  * then mi_userret.  Called on the way out of user time, curlwp unlocked.
  */
@@ -403,8 +363,8 @@ export function* idleLoop(ci: CpuInfo): Gen<never> {
   const k = ci.k;
   for (;;) {
     threadReap(ci);
-    if (ci.migrating !== null) yield* schedMigrateAway(ci);
-    if (ci.runq.count === 0 && k.cpus.length > 1) yield* schedSteal(ci);
+    const moved = ci.migrating !== null ? yield* schedMigrateAway(ci) : null;
+    if (ci.runq.count === 0 && k.cpus.length > 1) yield* schedSteal(ci, moved);
     if (ci.runq.count !== 0) {
       yield* lwpLock(l);
       if (yield* miSwitch(l)) continue;
@@ -439,7 +399,7 @@ function spcDunlock(a: CpuInfo, b: CpuInfo): void {
  * target CPU; move it from this run queue to the target's.  Called by the
  * idle LWP with nothing locked.
  */
-function* schedMigrateAway(ci: CpuInfo): Gen<void> {
+function* schedMigrateAway(ci: CpuInfo): Gen<Lwp | null> {
   const k = ci.k;
   const l = ci.migrating!;
   const tci = l.targetCpu;
@@ -449,7 +409,7 @@ function* schedMigrateAway(ci: CpuInfo): Gen<void> {
     if (ci.migrating === l) ci.migrating = null;
     if (l.targetCpu === ci) l.targetCpu = null;
     mutexExit(k, ci.spcMutex);
-    return;
+    return null;
   }
   yield* spcDlock(ci, tci);
   if (ci.migrating === l && l.targetCpu === tci && l.stat === LSRUN && l.cpu === ci) {
@@ -460,8 +420,11 @@ function* schedMigrateAway(ci: CpuInfo): Gen<void> {
     lwpSetlock(l, tci.spcMutex);
     if (k.tracing) k.setStat(l, LSRUN, 'migrate');
     schedEnqueueRunnable(l);
+    spcDunlock(ci, tci);
+    return l;
   }
   spcDunlock(ci, tci);
+  return null;
 }
 
 /**
@@ -471,7 +434,7 @@ function* schedMigrateAway(ci: CpuInfo): Gen<void> {
  * preempted or on their way elsewhere, and LWPs whose affinity excludes
  * this CPU are left alone.  Called by the idle LWP with nothing locked.
  */
-function* schedSteal(ci: CpuInfo): Gen<void> {
+function* schedSteal(ci: CpuInfo, moved: Lwp | null): Gen<void> {
   const k = ci.k;
   let victim: CpuInfo | null = null;
   for (const c of k.cpus) {
@@ -479,7 +442,8 @@ function* schedSteal(ci: CpuInfo): Gen<void> {
     if (victim === null || c.runq.count > victim.runq.count) victim = c;
   }
   if (victim === null) return;
-  const ok = (l: Lwp): boolean => (l.pflag & LP_BOUND) === 0 && !l.preemptLock && l.targetCpu === null && schedMigratable(l, ci);
+  // The LWP this pass just moved away is cache-hot (sched_catchlwp's lwp_cache_hot): not pulled back.
+  const ok = (l: Lwp): boolean => l !== moved && (l.pflag & LP_BOUND) === 0 && !l.preemptLock && l.targetCpu === null && schedMigratable(l, ci);
   if (victim.runq.pick(ok) === null) return;
   yield* spcDlock(ci, victim);
   const l = victim.curlwp !== victim.idlelwp ? victim.runq.pick(ok) : null;

@@ -57,7 +57,7 @@ import type { Sys } from '../sys/sys.ts';
 import { SyscallError } from '../sys/errors.ts';
 import { EAGAIN, EBUSY, EDEADLK, EINTR, EINVAL, EPERM, ETIMEDOUT } from '../kern/errno.ts';
 import { LWP_DETACHED, LWPCTL_CPU_NONE, LWPCTL_FEATURE_CURCPU } from '../kern/param.ts';
-import type { LwpCtl } from '../kern/lwpctl.ts';
+import type { LwpCtl } from '../kern/h/lwpctl.ts';
 
 export const PTHREAD_KEYS_MAX = 256;
 export const PTHREAD_DESTRUCTOR_ITERATIONS = 4;

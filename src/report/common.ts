@@ -11,8 +11,10 @@
  *    import the reports without a module cycle.
  *  - An LWP is named "pid.lid", followed by its name when it has one.
  */
-import type { Machine } from '../machine.ts';
-import { INTR_OWNER, KMutex, type Lwp, type Proc } from '../kern/kernel.ts';
+import type { KernelView } from './view.ts';
+import { INTR_OWNER, KMutex } from '../kern/h/mutex.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import { LW_IDLE } from '../kern/param.ts';
 
 /** "1.2", or "1.2 (worker1)" with `named`. */
@@ -29,7 +31,7 @@ export function ownerLabel(o: object | null): string {
 }
 
 /** Processes not yet reaped, by pid (proc0 included). */
-export function liveProcs(m: Machine): Proc[] {
+export function liveProcs(m: KernelView): Proc[] {
   return [...m.kernel.procs.values()].filter((p) => !p.reaped).sort((a, b) => a.pid - b.pid);
 }
 
@@ -39,7 +41,7 @@ export function lwpsOf(p: Proc): Lwp[] {
 }
 
 /** Every LWP not yet freed, by pid then lid. */
-export function allLwps(m: Machine): Lwp[] {
+export function allLwps(m: KernelView): Lwp[] {
   const out: Lwp[] = [];
   for (const p of liveProcs(m)) out.push(...lwpsOf(p));
   return out;
@@ -51,7 +53,7 @@ export function isIdle(l: Lwp): boolean {
 }
 
 /** The LWP pid.lid, or undefined. */
-export function findLwp(m: Machine, pid: number, lid: number): Lwp | undefined {
+export function findLwp(m: KernelView, pid: number, lid: number): Lwp | undefined {
   return m.kernel.procs.get(pid)?.lidMap.get(lid);
 }
 
@@ -62,7 +64,7 @@ export function findLwp(m: Machine, pid: number, lid: number): Lwp | undefined {
  * subsystems add there are found too).  Keyed by name; the first found
  * wins on a clash.
  */
-export function allLocks(m: Machine): Map<string, KMutex> {
+export function allLocks(m: KernelView): Map<string, KMutex> {
   const k = m.kernel;
   const out = new Map<string, KMutex>();
   const add = (mx: KMutex) => { if (!out.has(mx.name)) out.set(mx.name, mx); };

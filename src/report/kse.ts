@@ -2,7 +2,8 @@
  * KSE, as a report: a snapshot of a process's ksegrps and KSEs (m.kse,
  * show proc, show lwp, ps).  Reads only.
  */
-import type { Lwp, Proc } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import {
   KEF_ASTPENDING, KEF_EXIT, KES_NAMES, TDF_INMSLEEP, TDF_UNBOUND, TDF_UPCALLING, TDI_LOAN,
   type Kse, type KseMailbox, type KseThread,

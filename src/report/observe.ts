@@ -17,9 +17,9 @@
  *    bounded however many LWPs come and go.
  *  - detach() stops watching.
  */
-import type { Machine } from '../machine.ts';
+import type { KernelView } from './view.ts';
 import type { KEvent } from '../kern/events.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { LSSLEEP } from '../kern/param.ts';
 
 /** An LWP that has been freed: what top still shows of it. */
@@ -44,11 +44,11 @@ export class RunObserver {
   private readonly names = new Map<string, string>();
   private readonly off: () => void;
 
-  constructor(private readonly m: Machine, private readonly keep = 10) {
+  constructor(private readonly m: KernelView, private readonly keep = 10) {
     for (const p of m.kernel.procs.values()) {
-      for (const l of p.eachLwp()) if (l.stat === LSSLEEP) this.slept.set(l, m.now);
+      for (const l of p.eachLwp()) if (l.stat === LSSLEEP) this.slept.set(l, m.engine.now);
     }
-    this.off = m.on((e) => this.event(e));
+    this.off = m.kernel.on((e) => this.event(e));
   }
 
   detach(): void { this.off(); }

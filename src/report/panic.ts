@@ -20,7 +20,7 @@
  * Contract: reads only.  The events are there only if the kernel was
  * recording (checks on, the default, or a listener).
  */
-import type { Machine } from '../machine.ts';
+import type { KernelView } from './view.ts';
 import { formatEvent, type KEvent } from '../kern/events.ts';
 import type { KernelPanic } from '../kern/panic.ts';
 import { formatPs, psLines, type PsLine, type PsOptions } from './ps.ts';
@@ -51,7 +51,7 @@ export function classifyPanic(message: string): { kind: PanicKind; broke: string
   return { kind: 'assertion', broke: `KASSERT: ${message}` };
 }
 
-export function panicReport(m: Machine, panic: KernelPanic, opts: PsOptions = {}): PanicReport {
+export function panicReport(m: KernelView, panic: KernelPanic, opts: PsOptions = {}): PanicReport {
   const { kind, broke } = classifyPanic(panic.message);
   const r: PanicReport = { message: panic.message, kind, broke, events: [...panic.events], ps: psLines(m, opts) };
   if (kind === 'spin-deadlock') r.waitFor = waitForGraph(m);

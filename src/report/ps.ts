@@ -22,8 +22,8 @@
  * kernel keeps no sleep time, so 'I' needs a RunObserver that watched the
  * run (opts.observer); without one a long sleeper shows 'S'.
  */
-import type { Machine } from '../machine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { KernelView } from './view.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import {
   LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
 } from '../kern/param.ts';
@@ -81,7 +81,7 @@ export function lstate(l: Lwp, slept?: number, maxslp = MAXSLP_TICKS): string {
 }
 
 /** One line per LWP not yet freed, by pid then lid. */
-export function psLines(m: Machine, opts: PsOptions = {}): PsLine[] {
+export function psLines(m: KernelView, opts: PsOptions = {}): PsLine[] {
   const out: PsLine[] = [];
   for (const p of liveProcs(m)) {
     for (const l of lwpsOf(p)) {
@@ -90,7 +90,7 @@ export function psLines(m: Machine, opts: PsOptions = {}): PsLine[] {
         pid: p.pid,
         lid: l.lid,
         nlwp: p.nlwps,
-        stat: lstate(l, since === undefined ? undefined : m.now - since, opts.maxslp),
+        stat: lstate(l, since === undefined ? undefined : m.engine.now - since, opts.maxslp),
         cpu: l.cpu.index,
         pri: l.priority,
         wchan: l.wchan === null ? '' : wchanName(l.wchan, l.wmesg),
@@ -112,6 +112,6 @@ export function formatPs(lines: readonly PsLine[]): string {
 }
 
 /** The ps -s table of machine m now. */
-export function psTable(m: Machine, opts: PsOptions = {}): string {
+export function psTable(m: KernelView, opts: PsOptions = {}): string {
   return formatPs(psLines(m, opts));
 }

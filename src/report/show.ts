@@ -20,9 +20,12 @@
  *    with it), "pid.lid", or the object itself (a KMutex, a CondVar, any
  *    wait channel).  Something it does not know gets a one-line answer.
  */
-import type { Machine } from '../machine.ts';
-import { CondVar, CpuInfo, INTR_OWNER, KMutex, Lwp, Proc } from '../kern/kernel.ts';
-import * as param from '../kern/param.ts';
+import type { KernelView } from './view.ts';
+import { CondVar, INTR_OWNER, KMutex } from '../kern/h/mutex.ts';
+import { CpuInfo } from '../kern/h/cpu.ts';
+import { Lwp } from '../kern/h/lwp.ts';
+import { Proc } from '../kern/h/proc.ts';
+import { LP_BITS, LPR_BITS, LW_BITS, PS_BITS, type FlagTable } from '../kern/h/flags.ts';
 import { STAT_NAMES, type LwpStat, PSTAT_NAMES, type ProcStat } from '../kern/param.ts';
 import { wchanName } from '../kern/sleepq.ts';
 import { CpuCond } from '../engine/engine.ts';
@@ -30,20 +33,8 @@ import { allLocks, allLwps, findLwp, liveProcs, lwpLabel, lwpsOf, ownerLabel } f
 import { lstate } from './ps.ts';
 import { kseText, kseThreadText } from './kse.ts';
 
-/** Single-bit constants of param.ts whose names start with `prefix`. */
-function bits(prefix: string): [number, string][] {
-  return Object.entries(param)
-    .filter(([n, v]) => n.startsWith(prefix) && typeof v === 'number' && v > 0 && (v & (v - 1)) === 0)
-    .map(([n, v]) => [v as number, n] as [number, string])
-    .sort((a, b) => a[0] - b[0]);
-}
-const LW_BITS = bits('LW_');
-const LP_BITS = bits('LP_');
-const LPR_BITS = bits('LPR_');
-const PS_BITS = bits('PS_');
-
 /** "0x1000080 <LW_SINTR,LW_PENDSIG>", unknown bits as hex. */
-export function decodeFlags(v: number, table: readonly [number, string][]): string {
+export function decodeFlags(v: number, table: FlagTable): string {
   if (v === 0) return '0';
   const names: string[] = [];
   let rest = v >>> 0;
@@ -100,7 +91,7 @@ function fields(obj: object, skip: ReadonlySet<string>, special: Record<string, 
 }
 
 /** What a wait channel is, in words. */
-export function channelLabel(m: Machine, w: object): string {
+export function channelLabel(m: KernelView, w: object): string {
   for (const p of m.kernel.procs.values()) {
     if (w === p.lwpcv) return `p_lwpcv of proc ${p.pid} (${p.name}): LWP exits, detaches and suspensions are broadcast on it`;
     if (w === p.waitcv) return `p_waitcv of proc ${p.pid} (${p.name}): its children's exits are broadcast on it`;
@@ -110,12 +101,12 @@ export function channelLabel(m: Machine, w: object): string {
   return `wait channel (${value(w)})`;
 }
 
-function sleepqOf(m: Machine, w: object): string {
+function sleepqOf(m: KernelView, w: object): string {
   const q = m.kernel.sleeptab.queues.find((sq) => sq.waiters.has(w));
   return q === undefined ? 'no sleepers queued' : `sleep queue ${q.lock.name}`;
 }
 
-export function showLwp(m: Machine, pid: number, lid: number): string {
+export function showLwp(m: KernelView, pid: number, lid: number): string {
   const l = findLwp(m, pid, lid);
   if (l === undefined) throw new RangeError(`show lwp: no lwp ${pid}.${lid}${m.kernel.procs.has(pid) ? '' : ` (no process ${pid})`}`);
   const rows = fields(l, new Set(['k', 'td', 'sys']), {
@@ -132,10 +123,10 @@ export function showLwp(m: Machine, pid: number, lid: number): string {
   });
   rows.push(['rtime', `${l.rtime} ticks`]);
   rows.push(['thread', `tid ${l.td.tid}, ${l.td.cpu < 0 ? 'off cpu' : `on cpu${l.td.cpu}`}, ${l.td.frames.length} frame(s)`]);
-  return lines(`lwp ${lwpLabel(l)} of proc ${pid} (${l.proc.name}) at tick ${m.now}`, rows);
+  return lines(`lwp ${lwpLabel(l)} of proc ${pid} (${l.proc.name}) at tick ${m.engine.now}`, rows);
 }
 
-export function showProc(m: Machine, pid: number): string {
+export function showProc(m: KernelView, pid: number): string {
   const p = m.kernel.procs.get(pid);
   if (p === undefined) throw new RangeError(`show proc: no process ${pid}`);
   const rows = fields(p, new Set(['k', 'lidMap']), {
@@ -147,10 +138,10 @@ export function showProc(m: Machine, pid: number): string {
     waitcv: () => `"${p.waitcv.wmesg}", sleepers: ${sleepers(m, p.waitcv).map((l) => lwpLabel(l)).join(', ') || 'none'}`,
     kse: () => kseText(p),
   });
-  return lines(`proc ${pid} (${p.name}) at tick ${m.now}`, rows);
+  return lines(`proc ${pid} (${p.name}) at tick ${m.engine.now}`, rows);
 }
 
-export function showCpu(m: Machine, i: number): string {
+export function showCpu(m: KernelView, i: number): string {
   const ci = m.kernel.cpus[i];
   const hw = m.engine.cpus[i];
   if (ci === undefined || hw === undefined) throw new RangeError(`show cpu: no cpu ${i} (the machine has ${m.kernel.cpus.length})`);
@@ -165,16 +156,16 @@ export function showCpu(m: Machine, i: number): string {
   rows.push(['hw.busyTicks', String(hw.busyTicks)]);
   rows.push(['hw.quantumLeft', String(hw.quantumLeft)]);
   rows.push(['hw.thread', `tid ${hw.thread.tid}`]);
-  return lines(`cpu${i} at tick ${m.now}`, rows);
+  return lines(`cpu${i} at tick ${m.engine.now}`, rows);
 }
 
 /** LWPs whose wait channel is w (asleep, or stopped/suspended while on it). */
-function sleepers(m: Machine, w: object): Lwp[] {
+function sleepers(m: KernelView, w: object): Lwp[] {
   return allLwps(m).filter((l) => l.wchan === w);
 }
 
 /** What a lock protects, by which structure holds it. */
-function lockRole(m: Machine, mx: KMutex): string {
+function lockRole(m: KernelView, mx: KMutex): string {
   const k = m.kernel;
   if (mx === k.procLock) return 'proc_lock: the process table and tree';
   for (const p of liveProcs(m)) if (mx === p.lock) return `p_lock of proc ${p.pid}: its counters, LWP list, l_prflag, l_refcnt, l_waiter, l_waitingfor`;
@@ -187,7 +178,7 @@ function lockRole(m: Machine, mx: KMutex): string {
   return 'a kernel lock';
 }
 
-function whatisLock(m: Machine, mx: KMutex): string {
+function whatisLock(m: KernelView, mx: KMutex): string {
   const covered = allLwps(m).filter((l) => l.mutex === mx);
   const spinners = m.engine.spinning().filter((s) => s.what === mx.name);
   return [
@@ -198,7 +189,7 @@ function whatisLock(m: Machine, mx: KMutex): string {
   ].join('\n');
 }
 
-function whatisChannel(m: Machine, w: object): string {
+function whatisChannel(m: KernelView, w: object): string {
   const who = sleepers(m, w);
   const name = who.length > 0 ? wchanName(w, who[0]!.wmesg) : wchanName(w, null);
   return [
@@ -207,7 +198,7 @@ function whatisChannel(m: Machine, w: object): string {
   ].join('\n');
 }
 
-export function whatis(m: Machine, thing: string | object): string {
+export function whatis(m: KernelView, thing: string | object): string {
   if (thing instanceof KMutex) return whatisLock(m, thing);
   if (typeof thing === 'object' && thing !== null) return whatisChannel(m, thing);
   if (typeof thing !== 'string') return `${String(thing)}: not a lock or wait channel`;

@@ -14,7 +14,7 @@
  * Contract: reads only; may be called at any moment, though it means most
  * at the end of a run.
  */
-import type { Machine } from '../machine.ts';
+import type { KernelView } from './view.ts';
 import { CpuCond } from '../engine/engine.ts';
 import { allLwps, isIdle, liveProcs, table } from './common.ts';
 import type { RunObserver } from './observe.ts';
@@ -64,8 +64,8 @@ export interface TopOptions {
   count?: number;
 }
 
-export function topReport(m: Machine, opts: TopOptions = {}): TopReport {
-  const now = m.now;
+export function topReport(m: KernelView, opts: TopOptions = {}): TopReport {
+  const now = m.engine.now;
   const k = m.kernel;
   const cpus = k.cpus.map((ci, i): TopCpu => {
     const hw = m.engine.cpus[i]!;
@@ -82,7 +82,7 @@ export function topReport(m: Machine, opts: TopOptions = {}): TopReport {
       current: cur === ci.idlelwp ? 'idle' : `${cur.proc.pid}.${cur.lid}${cur.name ? ` ${cur.name}` : ''}`,
     };
   });
-  const sysctl = new Map(m.sysctls().map((n) => [n.name, n.value]));
+  const sysctl = new Map(m.kernel.sysctl.list().map((n) => [n.name, n.get()]));
   const pre = (n: string) => sysctl.get(`lwkt.preempt_${n}`) ?? null;
 
   const lwps: TopLwp[] = [];

@@ -36,9 +36,10 @@
  *  - This finds what lwp_wait1's own check cannot: it only refuses a wait
  *    whose target waits for the caller, so t1 -> t2 -> t3 -> t1 sleeps.
  */
-import type { Machine } from '../machine.ts';
-import type { KMutex, Lwp, Proc } from '../kern/kernel.ts';
-import { INTR_OWNER } from '../kern/kernel.ts';
+import type { KernelView } from './view.ts';
+import { type KMutex, INTR_OWNER } from '../kern/h/mutex.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import type { StatName } from '../kern/events.ts';
 import { LPR_DETACHED, LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, PS_WEXIT, STAT_NAMES } from '../kern/param.ts';
 import { wchanName } from '../kern/sleepq.ts';
@@ -132,7 +133,7 @@ function sleepEntry(l: Lwp): Pick<WaitForEntry, 'on' | 'how' | 'any' | 'targets'
 }
 
 /** What a CPU spinning in the kernel waits for, or null if l is not spinning. */
-function spinEntry(m: Machine, l: Lwp, locks: Map<string, KMutex>): Pick<WaitForEntry, 'on' | 'how' | 'any' | 'targets'> | null {
+function spinEntry(m: KernelView, l: Lwp, locks: Map<string, KMutex>): Pick<WaitForEntry, 'on' | 'how' | 'any' | 'targets'> | null {
   const s = m.engine.spinning().find((x) => x.cpu === l.cpu.index);
   if (s === undefined || m.kernel.cpus[s.cpu]!.curlwp !== l) return null;
   const mx = locks.get(s.what);
@@ -149,7 +150,7 @@ function spinEntry(m: Machine, l: Lwp, locks: Map<string, KMutex>): Pick<WaitFor
   return { on: s.what, how: 'spin', any: true, targets: [{ kind: 'unknown', what: s.what }] };
 }
 
-export function waitForGraph(m: Machine): WaitForGraph {
+export function waitForGraph(m: KernelView): WaitForGraph {
   const locks = allLocks(m);
   const entries: WaitForEntry[] = [];
   for (const l of allLwps(m)) {
@@ -165,7 +166,7 @@ export function waitForGraph(m: Machine): WaitForGraph {
   }
   markStuck(entries);
   const cycles = findCycles(entries);
-  return { now: m.now, entries, cycles };
+  return { now: m.engine.now, entries, cycles };
 }
 
 /** Greatest fixpoint: unstick an entry as soon as one (any) / every (all) target can move. */

@@ -12,7 +12,7 @@
 import { call, compute as computeReq, setcontext as setcontextReq, type Context, type Gen } from '../engine/coroutine.ts';
 import { sysKseCreate, sysKseExit, sysKseRelease, sysKseThrInterrupt, sysKseWakeup } from './sys_kse.ts';
 import type { KseMailbox } from '../kern/h/kse.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { EFAULT, EINVAL, EJUSTRETURN, ERESTART } from '../kern/errno.ts';
 import { miUserret } from '../kern/synch.ts';
 import { threadUserEnter } from '../kern/kse.ts';
@@ -33,9 +33,9 @@ import {
   sysLwpSetname, sysLwpSetprivate, sysLwpUnpark, sysLwpUnparkAll, sysLwpWakeup, sysSetrlimit, sysSetuid,
   type ParkOptions,
 } from './sys_lwp2.ts';
-import type { LwpCtl } from '../kern/lwpctl.ts';
+import type { LwpCtl } from '../kern/h/lwpctl.ts';
 import { sysSchedGetaffinity, sysSchedGetparam, sysSchedSetaffinity, sysSchedSetparam, type SchedParam } from './sys_sched.ts';
-import type { Rlimit } from '../kern/resource.ts';
+import type { Rlimit } from '../kern/h/resource.ts';
 
 /** A program: what spawn and lwpCreate run. */
 export type ProgramFn<A = any> = (sys: Sys, arg: A) => Generator<any, unknown, any>;

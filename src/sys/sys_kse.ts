@@ -6,10 +6,11 @@
  * copyout.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { EDEADLK, EFAULT, EINVAL, ENOSYS, ESRCH } from '../kern/errno.ts';
 import { mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpExit } from '../kern/lwp.ts';
+import { firstsig } from '../kern/sig.ts';
 import {
   eachKse, kseLeave, kseLink, ksegrpLink, mailboxOk, procLinkup, threadAllocStandin, threadScheduleUpcall,
 } from '../kern/kse.ts';
@@ -54,7 +55,7 @@ export function* sysKseCreate(l: Lwp, mbx: unknown, newgroup: boolean, rv: Retva
     mutexExit(k, p.lock);
     return 0;
   }
-  if (k.procSigPending(p)) newke.flags |= KEF_ASTPENDING;
+  if (firstsig(p.sig.pend) !== 0) newke.flags |= KEF_ASTPENDING;
   if (kt.standin === null) kt.standin = threadAllocStandin(l);
   newke.mailbox = mbx;
   newke.upcall = mbx.func;

@@ -8,7 +8,7 @@
  * an integer, a start routine that is not a generator function) is EINVAL.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp, Program } from '../kern/kernel.ts';
+import type { Lwp, Program } from '../kern/h/lwp.ts';
 import { EDEADLK, EINVAL, ERESTART, ESRCH } from '../kern/errno.ts';
 import { lwpLock, lwpUnlock, lwpUnlockTo, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpContinue, lwpCreate, lwpExit, lwpFind, lwpFree, lwpSuspend, lwpWait1 } from '../kern/lwp.ts';
@@ -95,7 +95,7 @@ export function* sysLwpCreate(l: Lwp, fn: unknown, arg: unknown, opts: CreateOpt
   yield* lwpLock(l2);
   const counted = k.personality.createCountsNrlwps;
   if ((flags & LWP_SUSPENDED) === 0 && (l.flag & (LW_WREBOOT | LW_WSUSPEND | LW_WEXIT)) === 0) {
-    if (p.stat === SSTOP || k.procStopping(p)) {
+    if (p.stat === SSTOP || p.sig.stopping) { // SSTOP or PS_STOPPING
       k.setStat(l2, LSSTOP, 'create');
       if (counted) p.nrlwps--;
       lwpUnlockTo(l2, l2.cpu.spcLwplock);

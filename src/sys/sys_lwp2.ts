@@ -15,16 +15,17 @@
  * code (the doc comment of each call says where).
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { EINVAL, ENAMETOOLONG, ENODEV, EBUSY, ESRCH } from '../kern/errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpFind } from '../kern/lwp.ts';
 import { lwpUnsleep } from '../kern/sleepq.ts';
+import { kpsignal } from '../kern/sig.ts';
 import { lwpPark, lwpUnpark, lwpUnparkAll } from '../kern/park.ts';
-import { lwpCtlAlloc, type LwpCtl } from '../kern/lwpctl.ts';
-import {
-  dosetrlimit, getrlimit, isRlimValue, procSetuid, credOf, type Rlimit,
-} from '../kern/resource.ts';
+import { lwpCtlAlloc } from '../kern/lwpctl.ts';
+import type { LwpCtl } from '../kern/h/lwpctl.ts';
+import { dosetrlimit, getrlimit, isRlimValue, procSetuid, credOf } from '../kern/resource.ts';
+import type { Rlimit } from '../kern/h/resource.ts';
 import {
   LSSLEEP, LW_CANCELLED, LW_SINTR, LW_UNPARKED, LWP_UNPARK_MAX, LWPCTL_FEATURE_CURCPU, LWPCTL_FEATURE_PCTR,
   MAXCOMLEN, NSIG, RLIM_NLIMITS,
@@ -150,8 +151,7 @@ export function* sysLwpKill(l: Lwp, lid: unknown, sig: unknown): Gen<number> {
   yield* mutexEnter(k, p.lock);
   const t = lwpFind(p, lid);
   if (t !== null && sig !== 0) {
-    const g = k.postLwpSignal(t, sig as number);
-    if (g !== undefined) yield* g;
+    yield* kpsignal(t.proc, sig as number, t.lid);
   }
   mutexExit(k, p.lock);
   mutexExit(k, k.procLock);

@@ -4,7 +4,7 @@
  * and nanosleep.
  */
 import type { Gen } from '../engine/coroutine.ts';
-import type { Lwp } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
 import { EINTR, EINVAL, ENOEXEC, ERESTART, EWOULDBLOCK } from '../kern/errno.ts';
 import { mutexEnter } from '../kern/mutex.ts';
 import { exit1, procWait } from '../kern/exit.ts';

@@ -6,17 +6,18 @@
  * SIGKILL and SIGSTOP can be neither caught, ignored nor blocked.
  */
 import { unwind, type Gen } from '../engine/coroutine.ts';
-import type { Lwp, Proc } from '../kern/kernel.ts';
+import type { Lwp } from '../kern/h/lwp.ts';
+import type { Proc } from '../kern/h/proc.ts';
 import { EINVAL, ENOEXEC, EPERM, ESRCH } from '../kern/errno.ts';
-import { mutexEnter, mutexExit } from '../kern/mutex.ts';
+import { mutexEnter, mutexExit, lwpLock, lwpUnlock } from '../kern/mutex.ts';
 import { execSingle } from '../kern/exit.ts';
 import { setExecImage } from '../kern/lwp.ts';
 import { LW_PENDSIG, SACTIVE, SSTOP } from '../kern/param.ts';
+import { kpsignal, sigprop, sigsetFrom, sigsetToArray } from '../kern/sig.ts';
 import {
-  kpsignal, NSIG, SA_NODEFER, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP,
-  sigbit, sigprop, sigsetFrom, sigsetToArray, type SigAction, type SigHandler,
-} from '../kern/sig.ts';
-import { lwpLock, lwpUnlock } from '../kern/mutex.ts';
+  NSIG, SA_NODEFER, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, sigbit, type SigAction,
+  type SigHandler,
+} from '../kern/h/signal.ts';
 import { isGeneratorFunction, type Retval } from './sys_lwp.ts';
 
 const UNCATCHABLE = sigbit(SIGKILL) | sigbit(SIGSTOP);

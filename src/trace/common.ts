@@ -16,7 +16,7 @@
  *    Assignment is by first use, so the same events give the same ids.
  */
 import type { KEvent } from '../kern/events.ts';
-import type { Machine } from '../machine.ts';
+import type { KernelView } from '../report/view.ts';
 
 /** Optional names for processes and LWPs, keyed by pid and "pid.lid". */
 export interface TraceNames {
@@ -24,12 +24,16 @@ export interface TraceNames {
   lwps?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 }
 
-/** Names of every process and every LWP still known to machine m. */
-export function namesFromMachine(m: Machine): TraceNames {
+/** Names of every process and every LWP still known to the kernel m views (a Machine, say). */
+export function namesFromMachine(m: KernelView): TraceNames {
   const procs = new Map<number, string>();
   const lwps = new Map<string, string>();
-  for (const p of m.procs()) procs.set(p.pid, p.name);
-  for (const r of m.ps()) if (r.name !== '') lwps.set(`${r.pid}.${r.lid}`, r.name);
+  const byPid = [...m.kernel.procs.values()].sort((a, b) => a.pid - b.pid);
+  for (const p of byPid) if (p !== m.kernel.proc0) procs.set(p.pid, p.name);
+  for (const p of byPid) {
+    if (p.reaped) continue;
+    for (const l of [...p.eachLwp()].sort((a, b) => a.lid - b.lid)) if (l.name) lwps.set(`${p.pid}.${l.lid}`, l.name);
+  }
   return { procs, lwps };
 }
 

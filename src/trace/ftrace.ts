@@ -49,96 +49,120 @@ export function ftraceTime(t: number): string {
 }
 
 export function toFtrace(events: readonly KEvent[], opts: FtraceOptions = {}): string {
-  const ncpu = opts.ncpu ?? cpusIn(events);
-  const namer = new Namer(events, opts.names);
-  const tids = new TidMap();
-  const withTgid = opts.tgid ?? true;
+  const w = new FtraceWriter(events, opts);
+  for (const e of events) w.event(e);
+  return [...w.header(), ...w.lines].join('\n') + '\n';
+}
 
-  interface Task { tid: number; tgid: string; comm: string }
-  const task = (pid: number, lid: number): Task => {
-    const idle = idleCpuOf(pid, lid, ncpu);
+interface Task { tid: number; tgid: string; comm: string }
+
+/** One export: what each CPU runs, each LWP's last state and CPU, and the lines written so far. */
+class FtraceWriter {
+  readonly ncpu: number;
+  readonly lines: string[] = [];
+  private readonly namer: Namer;
+  private readonly tids = new TidMap();
+  private readonly withTgid: boolean;
+  private readonly cur: { pid: number; lid: number }[] = [];
+  private readonly stat = new Map<string, StatName>();
+  private readonly lastCpu = new Map<string, number>();
+
+  constructor(events: readonly KEvent[], opts: FtraceOptions) {
+    this.ncpu = opts.ncpu ?? cpusIn(events);
+    this.namer = new Namer(events, opts.names);
+    this.withTgid = opts.tgid ?? true;
+    for (let c = 0; c < this.ncpu; c++) this.cur.push({ pid: 0, lid: c + 1 });
+  }
+
+  private task(pid: number, lid: number): Task {
+    const idle = idleCpuOf(pid, lid, this.ncpu);
     if (idle >= 0) return { tid: 0, tgid: '-------', comm: `swapper/${idle}` };
-    return { tid: tids.tid(pid, lid), tgid: String(pid), comm: ftraceComm(namer.lwp(pid, lid) ?? namer.proc(pid)) };
-  };
+    return { tid: this.tids.tid(pid, lid), tgid: String(pid), comm: ftraceComm(this.namer.lwp(pid, lid) ?? this.namer.proc(pid)) };
+  }
 
-  const cur: { pid: number; lid: number }[] = [];
-  for (let c = 0; c < ncpu; c++) cur.push({ pid: 0, lid: c + 1 });
-  const stat = new Map<string, StatName>();
-  const lastCpu = new Map<string, number>();
+  private running(cpu: number): Task {
+    return this.task(this.cur[cpu]!.pid, this.cur[cpu]!.lid);
+  }
 
-  const lines: string[] = [];
-  const line = (who: Task, cpu: number, t: number, event: string, args: string) => {
-    const tg = withTgid ? ` (${who.tgid.padStart(7)})` : '';
-    lines.push(`${who.comm.padStart(16)}-${String(who.tid).padEnd(7)}${tg} [${String(cpu).padStart(3, '0')}] d..3 ${ftraceTime(t)}: ${event}: ${args}`);
-  };
-  const running = (cpu: number): Task => task(cur[cpu]!.pid, cur[cpu]!.lid);
-  const prevState = (pid: number, lid: number, voluntary: boolean): string => {
-    if (idleCpuOf(pid, lid, ncpu) >= 0) return 'R';
-    switch (stat.get(lwpKey(pid, lid))) {
+  private line(who: Task, cpu: number, t: number, event: string, args: string): void {
+    const tg = this.withTgid ? ` (${who.tgid.padStart(7)})` : '';
+    this.lines.push(`${who.comm.padStart(16)}-${String(who.tid).padEnd(7)}${tg} [${String(cpu).padStart(3, '0')}] d..3 ${ftraceTime(t)}: ${event}: ${args}`);
+  }
+
+  /** A switch's prev_state: the state the LWP switched away in. */
+  private prevState(pid: number, lid: number, voluntary: boolean): string {
+    if (idleCpuOf(pid, lid, this.ncpu) >= 0) return 'R';
+    switch (this.stat.get(lwpKey(pid, lid))) {
       case 'SLEEP': return 'S';
       case 'STOP': case 'SUSPENDED': return 'T';
       case 'ZOMB': return 'Z';
       default: return voluntary ? 'R' : 'R+';
     }
-  };
+  }
 
-  for (const e of events) {
+  event(e: KEvent): void {
     switch (e.type) {
-      case 'state': {
-        const key = lwpKey(e.pid, e.lid);
-        stat.set(key, e.to);
-        if (e.to === 'ONPROC' && e.cpu >= 0) lastCpu.set(key, e.cpu);
-        if (e.from === 'IDL' && e.to === 'RUN') {
-          const cpu = e.cpu >= 0 ? e.cpu : 0;
-          const w = task(e.pid, e.lid);
-          line(running(cpu), cpu, e.t, 'sched_wakeup_new', `comm=${w.comm} pid=${w.tid} prio=${PRIO} target_cpu=${String(cpu).padStart(3, '0')}`);
-          lastCpu.set(key, cpu);
-        } else if (e.to === 'ZOMB') {
-          const cpu = e.cpu >= 0 ? e.cpu : lastCpu.get(key) ?? 0;
-          const w = task(e.pid, e.lid);
-          line(w, cpu, e.t, 'sched_process_exit', `comm=${w.comm} pid=${w.tid} prio=${PRIO}`);
-        }
-        break;
-      }
-      case 'wakeup': {
-        const target = lastCpu.get(lwpKey(e.pid, e.lid)) ?? (e.cpu >= 0 ? e.cpu : 0);
-        const cpu = e.cpu >= 0 ? e.cpu : target;
-        const w = task(e.pid, e.lid);
-        line(running(cpu), cpu, e.t, 'sched_waking', `comm=${w.comm} pid=${w.tid} prio=${PRIO} target_cpu=${String(target).padStart(3, '0')}`);
-        break;
-      }
-      case 'switch': {
-        if (e.cpu < 0 || e.cpu >= ncpu) break;
-        const prev = task(e.pid, e.lid);
-        const next = task(e.toPid, e.toLid);
-        line(prev, e.cpu, e.t, 'sched_switch',
-          `prev_comm=${prev.comm} prev_pid=${prev.tid} prev_prio=${PRIO} prev_state=${prevState(e.pid, e.lid, e.voluntary)} ==> ` +
-          `next_comm=${next.comm} next_pid=${next.tid} next_prio=${PRIO}`);
-        cur[e.cpu] = { pid: e.toPid, lid: e.toLid };
-        lastCpu.set(lwpKey(e.toPid, e.toLid), e.cpu);
-        break;
-      }
-      default:
-        break;
+      case 'state': this.onState(e); break;
+      case 'wakeup': this.onWakeup(e); break;
+      case 'switch': this.onSwitch(e); break;
+      default: break;
     }
   }
 
-  const head = [
-    '# tracer: nop',
-    '#',
-    `# entries-in-buffer/entries-written: ${lines.length}/${lines.length}   #P:${ncpu}`,
-    '#',
-    '#                                _-----=> irqs-off',
-    '#                               / _----=> need-resched',
-    '#                              | / _---=> hardirq/softirq',
-    '#                              || / _--=> preempt-depth',
-    '#                              ||| /     delay',
-    withTgid
-      ? '#           TASK-PID    TGID   CPU#  ||||    TIMESTAMP  FUNCTION'
-      : '#           TASK-PID   CPU#  ||||    TIMESTAMP  FUNCTION',
-    withTgid
-      ? '#              | |        |      |   ||||       |         |'
-      : '#              | |       |   ||||       |         |',
-  ];
-  return [...head, ...lines].join('\n') + '\n';
+  /** IDL -> RUN is sched_wakeup_new, -> ZOMB sched_process_exit. */
+  private onState(e: KEvent & { type: 'state' }): void {
+    const key = lwpKey(e.pid, e.lid);
+    this.stat.set(key, e.to);
+    if (e.to === 'ONPROC' && e.cpu >= 0) this.lastCpu.set(key, e.cpu);
+    if (e.from === 'IDL' && e.to === 'RUN') {
+      const cpu = e.cpu >= 0 ? e.cpu : 0;
+      const w = this.task(e.pid, e.lid);
+      this.line(this.running(cpu), cpu, e.t, 'sched_wakeup_new', `comm=${w.comm} pid=${w.tid} prio=${PRIO} target_cpu=${String(cpu).padStart(3, '0')}`);
+      this.lastCpu.set(key, cpu);
+    } else if (e.to === 'ZOMB') {
+      const cpu = e.cpu >= 0 ? e.cpu : this.lastCpu.get(key) ?? 0;
+      const w = this.task(e.pid, e.lid);
+      this.line(w, cpu, e.t, 'sched_process_exit', `comm=${w.comm} pid=${w.tid} prio=${PRIO}`);
+    }
+  }
+
+  private onWakeup(e: KEvent & { type: 'wakeup' }): void {
+    const target = this.lastCpu.get(lwpKey(e.pid, e.lid)) ?? (e.cpu >= 0 ? e.cpu : 0);
+    const cpu = e.cpu >= 0 ? e.cpu : target;
+    const w = this.task(e.pid, e.lid);
+    this.line(this.running(cpu), cpu, e.t, 'sched_waking', `comm=${w.comm} pid=${w.tid} prio=${PRIO} target_cpu=${String(target).padStart(3, '0')}`);
+  }
+
+  private onSwitch(e: KEvent & { type: 'switch' }): void {
+    if (e.cpu < 0 || e.cpu >= this.ncpu) return;
+    const prev = this.task(e.pid, e.lid);
+    const next = this.task(e.toPid, e.toLid);
+    this.line(prev, e.cpu, e.t, 'sched_switch',
+      `prev_comm=${prev.comm} prev_pid=${prev.tid} prev_prio=${PRIO} prev_state=${this.prevState(e.pid, e.lid, e.voluntary)} ==> ` +
+      `next_comm=${next.comm} next_pid=${next.tid} next_prio=${PRIO}`);
+    this.cur[e.cpu] = { pid: e.toPid, lid: e.toLid };
+    this.lastCpu.set(lwpKey(e.toPid, e.toLid), e.cpu);
+  }
+
+  /** The nop tracer's header. */
+  header(): string[] {
+    const n = this.lines.length;
+    return [
+      '# tracer: nop',
+      '#',
+      `# entries-in-buffer/entries-written: ${n}/${n}   #P:${this.ncpu}`,
+      '#',
+      '#                                _-----=> irqs-off',
+      '#                               / _----=> need-resched',
+      '#                              | / _---=> hardirq/softirq',
+      '#                              || / _--=> preempt-depth',
+      '#                              ||| /     delay',
+      this.withTgid
+        ? '#           TASK-PID    TGID   CPU#  ||||    TIMESTAMP  FUNCTION'
+        : '#           TASK-PID   CPU#  ||||    TIMESTAMP  FUNCTION',
+      this.withTgid
+        ? '#              | |        |      |   ||||       |         |'
+        : '#              | |       |   ||||       |         |',
+    ];
+  }
 }

@@ -13,7 +13,7 @@
  * needs no lock object for it; the checker looks at it between steps.
  */
 import type { Context, Gen } from '../../engine/coroutine.ts';
-import type { Lwp } from '../kernel.ts';
+import type { Lwp } from './lwp.ts';
 
 /* td_flags (the KSE ones) and the LOAN inhibitor, kept in KseThread.flags. */
 /** The thread entered the kernel carrying a user thread (km_curthread was set). */
