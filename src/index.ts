@@ -41,6 +41,10 @@ export {
   lwpSpecificKeyCreate, lwpSpecificKeyDelete, lwpGetspecific, lwpGetspecificByLwp, lwpSetspecific,
 } from './kern/specific.ts';
 export * as pthread from './lib/pthread.ts';
+// KSE: FreeBSD's M:N scheduler activations, and the M:N thread library on them.
+export * as kse from './lib/kse.ts';
+export type { KseMailbox, KseThrMailbox } from './kern/h/kse.ts';
+export type { KseSnapshot, KsegrpInfo, KseInfo } from './report/kse.ts';
 // The dispatcher: scheduling policies and the scheduler's system calls.
 export { PRI_NONE, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN, SCHED_RR } from './kern/param.ts';
 export type { SchedParam } from './sys/sys_sched.ts';

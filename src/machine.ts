@@ -22,6 +22,7 @@ import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';
 import { showCpu, showLwp, showProc, whatis } from './report/show.ts';
+import { kseSnapshot, type KseSnapshot } from './report/kse.ts';
 import type { BlockedLwp } from './report/view.ts';
 import { blockedLwps, procInfo, procInfos, psRows, type ProcInfo, type PsRow } from './report/rows.ts';
 
@@ -201,6 +202,12 @@ export class Machine {
   proc(pid: number): ProcInfo | undefined {
     const p = this.kernel.procs.get(pid);
     return p === undefined ? undefined : procInfo(p);
+  }
+
+  /** KSE: process pid's ksegrps and KSEs (counters, states, mailboxes, owners), or null outside KSE mode. */
+  kse(pid: number): KseSnapshot | null {
+    const p = this.kernel.procs.get(pid);
+    return p === undefined ? null : kseSnapshot(p);
   }
 
   /** The core dumps written so far: each process's every LWP when it died of a core-dumping signal. */

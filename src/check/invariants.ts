@@ -14,6 +14,11 @@
  *  - every LSONPROC LWP is its CPU's current LWP;
  *  - reference counts and lock counts are never negative, and only a
  *    running LWP holds kernel locks;
+ *  - KSE (checkKse, for a process in KSE mode): each ksegrp's counters
+ *    equal its lists; each KSE is in exactly one state and the list it
+ *    calls for; a lent KSE's owner carries LOAN; the threads of kg_runq
+ *    from its head to kg_last_assigned are exactly those holding a KSE;
+ *    only threads holding a KSE are on a CPU run queue;
  *  - the dispatcher: each run queue's bitmask matches its non-empty levels
  *    and an LWP is on at most one queue, its own CPU's; no LWP runs while
  *    another holds one of its tokens; critical-section counts are never
@@ -29,6 +34,7 @@ import type { Kernel } from '../kern/h/kernel.ts';
 import type { Lwp } from '../kern/h/lwp.ts';
 import type { Proc } from '../kern/h/proc.ts';
 import { KernelPanic } from '../kern/panic.ts';
+import { KES_IDLE, KES_NAMES, KES_ONRUNQ, KES_UNQUEUED, TDI_LOAN } from '../kern/h/kse.ts';
 import { legalTransition } from './transitions.ts';
 import {
   LPR_DETACHED, LP_RUNNING, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB,
@@ -57,6 +63,7 @@ export class Checker {
     for (const p of k.procs.values()) {
       if (p !== k.proc0 && p.lock.owner === null) this.checkCounters(p);
       for (const l of p.eachLwp()) this.checkLwp(l);
+      if (p.kse !== null && (p.sflag & PS_WEXIT) === 0) checkKse(p, (m) => this.fail(m));
     }
     const queued = this.queued;
     queued.clear();
@@ -176,7 +183,10 @@ export class Checker {
     if (want !== null && l.mutex !== want) {
       this.fail(`${name(l)} in ${STAT_NAMES[l.stat]} is covered by ${l.mutex.name}, expected ${want.name}`);
     }
-    if (l.stat === LSRUN && l.rq !== l.cpu.runq && l.cpu.spcMutex.owner === null) {
+    // A KSE thread waiting on kg_runq for a KSE, or for its lent KSE to come
+    // back, is on no CPU run queue (checkKse).
+    if (l.stat === LSRUN && l.rq !== l.cpu.runq && l.cpu.spcMutex.owner === null &&
+        (l.kse === null || (l.kse.kse !== null && (l.kse.flags & TDI_LOAN) === 0))) {
       this.fail(`${name(l)} is LSRUN but not on cpu${l.cpu.index}'s run queue`);
     }
     if (l.stat !== LSRUN && l.rq !== null) this.fail(`${name(l)} is on a run queue in state ${STAT_NAMES[l.stat]}`);
@@ -199,5 +209,64 @@ export class Checker {
 
   private fail(msg: string): never {
     throw new KernelPanic(`invariant violated: ${msg}`);
+  }
+}
+
+/**
+ * The KSE invariants of one process in KSE mode (p.kse set; not while it
+ * exits, which voids loans).  The seed keeps them under sched_lock; the
+ * model changes these lists only in stretches without a yield, so they
+ * hold at every step.
+ */
+function checkKse(p: Proc, fail: (msg: string) => never): void {
+  const kp = p.kse!;
+  if (kp.numksegrps !== kp.ksegrps.length) fail(`proc ${p.pid} p_numksegrps ${kp.numksegrps} but ${kp.ksegrps.length} ksegrps`);
+  for (const kg of kp.ksegrps) {
+    const g = `proc ${p.pid} ksegrp ${kg.id}`;
+    let runnable = 0;
+    for (const t of kg.threads) {
+      if (t.kse === null || t.kse.ksegrp !== kg) fail(`${g} lists ${name(t)}, which is not its thread`);
+      if (t.stat === LSRUN) runnable++;
+    }
+    let onrunq = 0;
+    for (const ke of kg.kseq) if (ke.state === KES_ONRUNQ) onrunq++;
+    const bad: string[] = [];
+    if (kg.numthreads !== kg.threads.length) bad.push(`kg_numthreads ${kg.numthreads} != ${kg.threads.length}`);
+    if (kg.kses !== kg.kseq.length) bad.push(`kg_kses ${kg.kses} != ${kg.kseq.length}`);
+    if (kg.idleKses !== kg.iq.length) bad.push(`kg_idle_kses ${kg.idleKses} != ${kg.iq.length}`);
+    if (kg.loanKses !== kg.lq.length) bad.push(`kg_loan_kses ${kg.loanKses} != ${kg.lq.length}`);
+    if (kg.runqKses !== onrunq) bad.push(`kg_runq_kses ${kg.runqKses} != ${onrunq}`);
+    if (kg.runnable !== runnable) bad.push(`kg_runnable ${kg.runnable} != ${runnable}`);
+    if (bad.length) fail(`${g} counters disagree with its lists: ${bad.join(', ')}`);
+    for (const ke of kg.kseq) {
+      const e = `${g} kse ${ke.id} (${KES_NAMES[ke.state]})`;
+      const inIq = kg.iq.includes(ke);
+      const inLq = kg.lq.includes(ke);
+      if (ke.ksegrp !== kg) fail(`${e} thinks it belongs to ksegrp ${ke.ksegrp.id}`);
+      if ((ke.state === KES_IDLE) !== inIq) fail(`${e} is ${inIq ? '' : 'not '}on kg_iq`);
+      if (inLq !== (ke.bound !== null)) fail(`${e} is ${inLq ? '' : 'not '}on kg_lq but its owner is ${ke.bound ? name(ke.bound) : 'none'}`);
+      if (inIq && inLq) fail(`${e} is both idle and lent`);
+      if (ke.bound !== null && (ke.bound.kse === null || (ke.bound.kse.flags & TDI_LOAN) === 0)) fail(`${e} is lent but its owner ${name(ke.bound)} does not carry LOAN`);
+      if (ke.state === KES_IDLE) {
+        if (ke.thread !== null) fail(`${e} is idle but carries ${name(ke.thread)}`);
+        continue;
+      }
+      const t = ke.thread;
+      if (t === null) fail(`${e} is not idle but has no thread`);
+      if (t.kse === null || t.kse.kse !== ke) fail(`${e} names ${name(t)} as its thread, which does not hold it`);
+      if (ke.state === KES_ONRUNQ && (t.stat !== LSRUN || t.rq === null)) fail(`${e}'s thread ${name(t)} is not on a run queue (${STAT_NAMES[t.stat]})`);
+      if (ke.state === KES_UNQUEUED && t.rq !== null) fail(`${e}'s thread ${name(t)} is on a run queue`);
+    }
+    const la = kg.lastAssigned;
+    const cut = la === null ? -1 : kg.runq.indexOf(la);
+    if (la !== null && cut < 0) fail(`${g} kg_last_assigned ${name(la)} is not on kg_runq`);
+    kg.runq.forEach((t, i) => {
+      if (t.stat !== LSRUN) fail(`${g} kg_runq holds ${name(t)} in state ${STAT_NAMES[t.stat]}`);
+      const holds = t.kse !== null && t.kse.kse !== null;
+      if (holds !== (i <= cut)) fail(`${g} ${name(t)} at kg_runq[${i}] ${holds ? 'holds' : 'lacks'} a KSE but kg_last_assigned is at ${cut}`);
+    });
+  }
+  for (const l of p.eachLwp()) {
+    if (l.kse !== null && l.rq !== null && l.kse.kse === null) fail(`${name(l)} is on cpu${l.cpu.index}'s run queue without a KSE`);
   }
 }

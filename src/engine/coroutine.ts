@@ -18,6 +18,7 @@ export const OP_SPIN = 4;     // spin until a predicate holds
 export const OP_SWITCH = 5;   // give this CPU to another thread
 export const OP_HALT = 6;     // idle: stop until the CPU is kicked
 export const OP_UNWIND = 7;   // drop every frame above `depth` (exec: the old image is gone)
+export const OP_SETCONTEXT = 8; // replace the frames above `base` with a saved context (optionally saving them first)
 
 export interface ChoiceReq { readonly op: typeof OP_CHOICE; readonly what: string }
 export interface ComputeReq { readonly op: typeof OP_COMPUTE; readonly n: number }
@@ -26,8 +27,9 @@ export interface SpinReq { readonly op: typeof OP_SPIN; readonly until: () => bo
 export interface SwitchReq { readonly op: typeof OP_SWITCH; readonly to: Thread }
 export interface HaltReq { readonly op: typeof OP_HALT }
 export interface UnwindReq { readonly op: typeof OP_UNWIND; readonly depth: number }
+export interface SetcontextReq { readonly op: typeof OP_SETCONTEXT; readonly base: number; readonly to: Context; readonly save: Context | null }
 
-export type HwReq = ChoiceReq | ComputeReq | BurnReq | SpinReq | SwitchReq | HaltReq | UnwindReq;
+export type HwReq = ChoiceReq | ComputeReq | BurnReq | SpinReq | SwitchReq | HaltReq | UnwindReq | SetcontextReq;
 /** A frame yields hardware requests, or a generator to call (see call()). */
 export type Req = HwReq | Gen<unknown>;
 /** The type of every kernel path and user program. */
@@ -54,6 +56,27 @@ export function spin(until: () => boolean, what: string): SpinReq { return { op:
 export function switchTo(to: Thread): SwitchReq { return { op: OP_SWITCH, to }; }
 /** Drop every frame above the bottom `depth` ones, without running their finally blocks. */
 export function unwind(depth: number): UnwindReq { return { op: OP_UNWIND, depth }; }
+
+/**
+ * A user context (ucontext_t): a saved stack of user frames, bottom first,
+ * and the value its top frame receives when it is resumed.  Frames are
+ * generator objects, so a context taken from one thread can be resumed on
+ * another; each can be resumed once (setcontext empties it).
+ */
+export interface Context {
+  frames: Gen<unknown>[];
+  value: unknown;
+}
+
+/**
+ * setcontext/swapcontext: drop (or, with `save`, move into save) every frame
+ * above the bottom `base` ones, push `to`'s frames and resume its top frame
+ * with `to.value`.  The saved top frame is the one that yielded this
+ * request: it resumes with `save.value`.
+ */
+export function setcontext(base: number, to: Context, save: Context | null = null): SetcontextReq {
+  return { op: OP_SETCONTEXT, base, to, save };
+}
 
 /**
  * Call a generator through the engine's frame stack: `const r = yield* call(f(x))`.

@@ -22,8 +22,8 @@
 import type { Chooser, DecisionKind } from './chooser.ts';
 import { MinHeap, type TimelineEntry } from './heap.ts';
 import {
-  FATAL, OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SPIN, OP_SWITCH, OP_UNWIND,
-  Thread, type Gen, type HwReq, type Req, type SpinReq,
+  FATAL, OP_BURN, OP_CHOICE, OP_COMPUTE, OP_HALT, OP_SETCONTEXT, OP_SPIN, OP_SWITCH, OP_UNWIND,
+  Thread, type Gen, type HwReq, type Req, type SetcontextReq, type SpinReq,
 } from './coroutine.ts';
 
 export interface EngineHooks {
@@ -302,6 +302,21 @@ export class Engine {
     th.frames.push(handler);
   }
 
+  /** A user-level context switch (setcontext/swapcontext): no kernel entry, no cleanup of the frames left. */
+  private setcontext(th: Thread, q: SetcontextReq): void {
+    const above = th.frames.splice(q.base);
+    if (q.save !== null) {
+      q.save.frames = above;
+      q.save.value = undefined;
+    }
+    for (const g of q.to.frames) th.frames.push(g);
+    q.to.frames = [];
+    while (th.traps.length !== 0 && th.traps[th.traps.length - 1]!.depth >= q.base) th.traps.pop();
+    th.inUser = false;
+    th.userLeft = 0;
+    th.resumeValue = q.to.value;
+  }
+
   /** Run the thread on `cpu` until it makes a request that stops the CPU. */
   private runFrames(cpu: Cpu): void {
     for (;;) {
@@ -399,6 +414,9 @@ export class Engine {
         th.traps.length = 0;
         th.inUser = false;
         th.userLeft = 0;
+        return true;
+      case OP_SETCONTEXT:
+        this.setcontext(th, q);
         return true;
       default:
         return this.callFrame(th, v);

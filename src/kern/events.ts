@@ -24,7 +24,8 @@ export type KEvent =
   | (Base & { type: 'sysret'; name: string; errno: number; ret?: unknown })
   | (Base & { type: 'proc'; what: 'spawn' | 'exit' | 'zombie' | 'reap' | 'fault' | 'stop' | 'continue' | 'core' | 'exec'; detail: string })
   | (Base & { type: 'signal'; what: 'post' | 'deliver'; sig: number; targetPid: number; targetLid: number })
-  | (Base & { type: 'panic'; message: string });
+  | (Base & { type: 'panic'; message: string })
+  | (Base & { type: 'kse'; what: 'upcall' | 'loan' | 'assign' | 'steal' | 'idle' | 'return' | 'create' | 'exit' | 'export' | 'mode'; kse: number; kg: number; detail: string });
 
 export type KEventType = KEvent['type'];
 export type Listener = (e: KEvent) => void;
@@ -64,6 +65,7 @@ export function formatEvent(e: KEvent): string {
     case 'sysret': return `${head} RET ${e.name} ${e.errno === 0 ? fmtArg(e.ret) : `errno ${e.errno}`}`;
     case 'proc': return `${head} proc ${e.what} ${e.detail}`;
     case 'panic': return `${head} PANIC ${e.message}`;
+    case 'kse': return `${head} kse ${e.what} kse ${e.kg}.${e.kse}${e.detail ? ` (${e.detail})` : ''}`;
     case 'signal': return `${head} signal ${e.sig} ${e.what === 'post' ? `posted to ${e.targetPid}${e.targetLid ? `.${e.targetLid}` : ''}` : 'delivered'}`;
   }
 }

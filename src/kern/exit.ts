@@ -36,6 +36,7 @@ import { kpsignal } from './sig.ts';
 import { SIGCHLD, SIGSEGV } from './h/signal.ts';
 import { lwpCtlExit } from './lwpctl.ts';
 import { lwpFinispecific } from './specific.ts';
+import { ksePurge } from './kse.ts';
 
 /**
  * exit1: end the process.  Called by curlwp with p.lock held; never
@@ -56,6 +57,7 @@ export function* exit1(l: Lwp, code: number, sig: number, core = false): Gen<nev
   if (p.nlwps > 1) {
     yield* threadSingle(l, ST_EXIT);
     yield* reapSiblings(l);
+    if (p.kse !== null) ksePurge(p, l);
   }
   kassert(p.nlwps === 1, () => `exit1: ${p.nlwps} lwps left after single-threading`);
   p.st.thread = null;

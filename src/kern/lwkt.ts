@@ -48,6 +48,7 @@ import { kassert } from './panic.ts';
 import { lwpExitSwitchaway, miSwitch, preempt, schedEnqueueRunnable, threadReap } from './synch.ts';
 import { EINVAL } from './errno.ts';
 import { type IpiMsg, LwktToken, type LwktWait, type TokRef } from './h/lwkt.ts';
+import { kseRemrunqueue } from './kse.ts';
 
 /* ------------------------------------------------------------------ */
 /* Critical sections                                                    */
@@ -289,7 +290,10 @@ export function lwktSwitchPick(ci: CpuInfo, prev: Lwp): Lwp {
     if (newl !== null && !canRun(newl)) newl = ci.runq.pick(canRun);
   }
   if (newl !== null) {
-    if (newl.stat === LSRUN) ci.runq.dequeue(newl);
+    if (newl.stat === LSRUN) {
+      ci.runq.dequeue(newl);
+      if (newl.kse !== null) kseRemrunqueue(newl);
+    }
     if (newl.targetCpu === ci) newl.targetCpu = null; // the migration ends here
     kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'lwkt_switch: queued lwp not under this spc_mutex');
     newl.pflag |= LP_RUNNING;

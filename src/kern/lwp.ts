@@ -46,6 +46,7 @@ import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';
 import { lwpFinispecific, lwpInitspecific } from './specific.ts';
 import { postsigs } from './sig.ts';
+import { kseThreadExit } from './kse.ts';
 
 /**
  * lwp_create: make a new LWP in p2, with l1 as the template.  Called with
@@ -117,12 +118,16 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
  */
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
-  yield* call(miUserret(l));
   let start = l.start!;
   l.start = null;
+  let first = true;
   for (;;) {
     let fault: { error: unknown } | null = null;
     try {
+      // The first trip to user mode is inside the try: a KSE upcall thread's
+      // user code (the UTS) starts from there (thread_userret).
+      if (first) yield* call(miUserret(l));
+      first = false;
       yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
     } catch (error) {
       fault = { error };
@@ -137,6 +142,18 @@ function* lwpEntry(l: Lwp): Gen<never> {
   }
   yield* call(lwpExit(l));
   return l.k.panic('lwp_exit returned');
+}
+
+/**
+ * thread_alloc (FreeBSD, for KSE standins): a new LWP structure of l1's
+ * process, running `start`, on no list yet.  kse.ts links it if it is used.
+ */
+export function lwpAlloc(l1: Lwp, start: LwpStart, name: string | null): Lwp {
+  const k = l1.k;
+  const l2 = new Lwp(k, l1.proc, 0, l1.cpu, l1.priority, name, (l) => k.engine.newThread('lwp', lwpEntry(l)));
+  l2.pflag = LP_MPSAFE;
+  l2.start = start;
+  return l2;
 }
 
 /** Make l (curlwp) run `image` from the top once its frames are unwound (exec). */
@@ -202,6 +219,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   yield* lwpLock(l);
   l.exiting = false;
   k.setStat(l, LSZOMB, 'exit');
+  if (l.kse !== null) kseThreadExit(l);
   if (l.name !== null && k.personality.exitRenamesZombie) l.name = '(zombie)';
   lwpUnlock(l);
   p.nrlwps--;

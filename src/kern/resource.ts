@@ -180,6 +180,15 @@ export function lwpCreateLimits(l1: Lwp, p2: Proc): number {
 }
 
 /**
+ * The charge of a KSE upcall thread, linked into p by kse.ts.  The seed's
+ * thread_alloc knows no per-user limit, so none is checked; lwp_free
+ * uncharges it like any LWP.
+ */
+export function lwpChargeUpcall(p: Proc): void {
+  charge(p, 1);
+}
+
+/**
  * lwp_free's uncharge: called by lwp_free for l, before it comes off p's
  * list (p.lock held unless `last`).  The seed skips proc0 and a process's
  * last LWP (nlwps == 1), matching the exemption of its first.

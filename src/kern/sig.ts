@@ -31,6 +31,7 @@ import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
 import { coredump, exit1, userFault } from './exit.ts';
+import { kseStopped } from './kse.ts';
 import {
   NSIG, SA_NODEFER, SA_RESTART, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGEMT, SIGFPE, SIGILL, SIGINFO, SIGIO,
   SIGKILL, SIGPWR, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
@@ -288,6 +289,7 @@ export function* procStop(p: Proc, sig: number): Gen<void> {
     if (l.stat === LSSLEEP && (l.flag & LW_SINTR) !== 0) {
       k.setStat(l, LSSTOP, 'stop');
       p.nrlwps--;
+      if (l.kse !== null) kseStopped(l);
     }
     lwpUnlock(l);
   }

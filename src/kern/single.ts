@@ -35,6 +35,7 @@ import { kassert } from './panic.ts';
 import { cvBroadcast, cvWait } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpExit, lwpNeedUserret } from './lwp.ts';
+import { kseSuspendCheck } from './kse.ts';
 import { ST_EXIT, ST_NO_EXIT, type StMode } from './h/single.ts';
 
 /**
@@ -122,6 +123,7 @@ export function* threadSuspendCheck(l: Lwp, returnInstead: boolean): Gen<number>
   while (p.st.thread !== null && p.st.thread !== l) {
     if (returnInstead) return p.st.mode === ST_EXIT ? EINTR : ERESTART;
     if (p.st.mode === ST_EXIT) {
+      if (l.kse !== null) kseSuspendCheck(l);
       mutexExit(k, p.lock);
       return yield* lwpExit(l);
     }

@@ -19,6 +19,7 @@ import { EINTR, EWOULDBLOCK } from './errno.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
 import { kassert } from './panic.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
+import { kseSleepUpcall } from './kse.ts';
 import { stSleepError } from './single.ts';
 import { sigispending, sigsleepError } from './sig.ts';
 import type { SleepQueue } from './h/sleepq.ts';
@@ -89,6 +90,7 @@ export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<numbe
       const timer = k.engine.timeout(timo, () => sleepqTimeout(l, timer));
       l.sleepTimer = timer;
     }
+    if (l.kse !== null) kseSleepUpcall(l);
     yield* miSwitch(l);
     if (l.sleepTimer !== null) {
       l.sleepTimer.cancelled = true;

@@ -26,6 +26,7 @@ import {
   IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, SCHED_FIFO, STAT_NAMES,
 } from './param.ts';
 import { kassert } from './panic.ts';
+import { kseRequeue, kseSetrunqueue, kseSwitchout, threadUserret } from './kse.ts';
 import { priLevel } from './runq.ts';
 
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
@@ -85,6 +86,13 @@ export function placeOn(l: Lwp, ci: CpuInfo): void {
 export function schedEnqueueRunnable(l: Lwp): void {
   const ci = l.cpu;
   kassert(l.stat === LSRUN && lwpLocked(l, ci.spcMutex), 'sched_enqueue: lwp not LSRUN under spc_mutex');
+  if (l.kse !== null && kseSetrunqueue(l)) return;
+  schedEnqueueCpu(l);
+}
+
+/** sched_enqueue's queueing and resched: l is LSRUN and on no queue (the KSE code calls it for threads it assigns). */
+export function schedEnqueueCpu(l: Lwp): void {
+  const ci = l.cpu;
   ci.runq.enqueue(l);
   if (priLevel(l.priority) > ci.curlevel) cpuNeedResched(ci, 'wakeup');
   else if (l.k.nhalted !== 0) kickThief(ci, l);
@@ -155,6 +163,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   if (l.crit !== 0) critPanic(l, 'switching out inside a critical section');
   yield* mutexEnter(k, ci.spcMutex);
   const preempting = (l.pflag & LP_PREEMPTING) !== 0;
+  if (l.kse !== null && l.stat !== LSONPROC) kseSwitchout(l, ci);
   if (l.stat === LSONPROC) {
     kassert(lwpLocked(l, ci.spcLwplock), 'mi_switch: running lwp not under spc_lwplock');
     if ((l.flag & LW_IDLE) === 0) {
@@ -166,6 +175,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
         if (l.targetCpu === ci) l.targetCpu = null;
         else ci.migrating = l;
       }
+      if (l.kse !== null) kseRequeue(l);
     } else {
       k.setStat(l, LSIDL, 'idle');
     }
@@ -315,6 +325,7 @@ export function* kyield(l: Lwp): Gen<void> {
 export function* miUserret(l: Lwp): Gen<void> {
   if (l.cpu.wantResched) yield* preempt(l);
   if ((l.flag & LW_USERRET) !== 0) yield* lwpUserret(l);
+  if (l.kse !== null) yield* threadUserret(l);
   kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
 }
 

@@ -14,7 +14,8 @@
  *   D  LSSLEEP, not interruptible     T  LSSTOP
  *   U  LSSUSPENDED                    Z  LSZOMB
  * followed by K for a kernel thread (LW_SYSTEM; the idle LWPs are) and
- * '-' for a detached LWP (LPR_DETACHED).
+ * '-' for a detached LWP (LPR_DETACHED), then (not NetBSD's) M for a
+ * thread of a process in KSE mode, ML for one that has lent its KSE.
  *
  * Contract: reads only; lists every LWP of every process not yet reaped,
  * idle LWPs and kernel threads (pid 0) included, by pid then lid.  The
@@ -27,6 +28,7 @@ import {
   LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
 } from '../kern/param.ts';
 import { wchanName } from '../kern/sleepq.ts';
+import { TDI_LOAN } from '../kern/h/kse.ts';
 import { liveProcs, lwpsOf, table } from './common.ts';
 import type { RunObserver } from './observe.ts';
 
@@ -74,6 +76,7 @@ export function lstate(l: Lwp, slept?: number, maxslp = MAXSLP_TICKS): string {
   }
   if ((l.flag & LW_SYSTEM) !== 0) s += 'K';
   if ((l.prflag & LPR_DETACHED) !== 0) s += '-';
+  if (l.kse) s += (l.kse.flags & TDI_LOAN) !== 0 ? 'ML' : 'M';
   return s;
 }
 

@@ -31,6 +31,7 @@ import { wchanName } from '../kern/sleepq.ts';
 import { CpuCond } from '../engine/engine.ts';
 import { allLocks, allLwps, findLwp, liveProcs, lwpLabel, lwpsOf, ownerLabel } from './common.ts';
 import { lstate } from './ps.ts';
+import { kseText, kseThreadText } from './kse.ts';
 
 /** "0x1000080 <LW_SINTR,LW_PENDSIG>", unknown bits as hex. */
 export function decodeFlags(v: number, table: FlagTable): string {
@@ -118,6 +119,7 @@ export function showLwp(m: KernelView, pid: number, lid: number): string {
     waitingfor: (v) => (v === 0 ? (l.inWait ? '0 (any lwp)' : '0') : `lid ${String(v)}`),
     rq: (v) => (v === null ? '-' : `cpu${m.kernel.cpus.findIndex((c) => c.runq === v)} run queue`),
     slpError: (v) => String(v),
+    kse: () => kseThreadText(l.kse),
   });
   rows.push(['rtime', `${l.rtime} ticks`]);
   rows.push(['thread', `tid ${l.td.tid}, ${l.td.cpu < 0 ? 'off cpu' : `on cpu${l.td.cpu}`}, ${l.td.frames.length} frame(s)`]);
@@ -134,6 +136,7 @@ export function showProc(m: KernelView, pid: number): string {
     children: () => [...p.children].map((c) => String(c.pid)).sort().join(' ') || '-',
     lwpcv: () => `"${p.lwpcv.wmesg}", sleepers: ${sleepers(m, p.lwpcv).map((l) => lwpLabel(l)).join(', ') || 'none'}`,
     waitcv: () => `"${p.waitcv.wmesg}", sleepers: ${sleepers(m, p.waitcv).map((l) => lwpLabel(l)).join(', ') || 'none'}`,
+    kse: () => kseText(p),
   });
   return lines(`proc ${pid} (${p.name}) at tick ${m.engine.now}`, rows);
 }

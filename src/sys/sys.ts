@@ -9,10 +9,13 @@
  * value or throws a SyscallError.  ERESTART restarts the call after that
  * trip, as the BSD trap handler does.
  */
-import { call, compute as computeReq, type Gen } from '../engine/coroutine.ts';
+import { call, compute as computeReq, setcontext as setcontextReq, type Context, type Gen } from '../engine/coroutine.ts';
+import { sysKseCreate, sysKseExit, sysKseRelease, sysKseThrInterrupt, sysKseWakeup } from './sys_kse.ts';
+import type { KseMailbox } from '../kern/h/kse.ts';
 import type { Lwp } from '../kern/h/lwp.ts';
 import { EFAULT, EINVAL, EJUSTRETURN, ERESTART } from '../kern/errno.ts';
 import { miUserret } from '../kern/synch.ts';
+import { threadUserEnter } from '../kern/kse.ts';
 import { lwpCacheCreds } from '../kern/resource.ts';
 import { LPR_CRMOD } from '../kern/param.ts';
 import { SyscallError } from './errors.ts';
@@ -46,6 +49,7 @@ function* syscall<T>(l: Lwp, name: string, args: unknown[], body: (rv: Retval<T>
   for (;;) {
     if (k.tracing) k.emit({ type: 'syscall', name, args, ...k.ev(l) });
     yield k.syscallBurn;
+    if (l.kse !== null) yield* call(threadUserEnter(l, l.td.frames.length));
     // LWP_CACHE_CREDS: pick up credentials the process changed since our last call.
     if ((l.prflag & LPR_CRMOD) !== 0) yield* call(lwpCacheCreds(l));
     const rv: Retval<T> = { value: undefined as T };
@@ -266,6 +270,42 @@ export class Sys {
   /** getrlimit: a resource limit of the process, { cur, max }. */
   getrlimit(resource: number): Gen<Rlimit> {
     return syscall(this.l, 'getrlimit', [resource], (rv) => sysGetrlimit(this.l, resource, rv));
+  }
+
+  /* KSE (sys_kse.ts): FreeBSD's M:N scheduler activations. */
+
+  /** kse_create: enter KSE mode with this KSE mailbox (see sys_kse.ts); newgroup makes a new ksegrp. */
+  kseCreate(mbx: KseMailbox, newgroup = false): Gen<void> {
+    return syscall(this.l, 'kse_create', [hintArg(mbx), newgroup], (rv) => sysKseCreate(this.l, mbx, newgroup, rv));
+  }
+
+  /** kse_exit: end this thread and its KSE (EDEADLK for a group's last KSE while others live). */
+  kseExit(): Gen<void> {
+    return syscall(this.l, 'kse_exit', [], () => sysKseExit(this.l));
+  }
+
+  /** kse_release: end this thread; its KSE goes to a waiting thread or idles. */
+  kseRelease(): Gen<void> {
+    return syscall(this.l, 'kse_release', [], () => sysKseRelease(this.l));
+  }
+
+  /** kse_wakeup: an upcall on the idle KSE of `mbx` (null: any idle KSE of this group). */
+  kseWakeup(mbx: KseMailbox | null = null): Gen<void> {
+    return syscall(this.l, 'kse_wakeup', [hintArg(mbx)], (rv) => sysKseWakeup(this.l, mbx, rv));
+  }
+
+  /** kse_thr_interrupt: ENOSYS, as in the seed. */
+  kseThrInterrupt(): Gen<void> {
+    return syscall(this.l, 'kse_thr_interrupt', [], () => sysKseThrInterrupt(this.l));
+  }
+
+  /**
+   * setcontext: resume the saved user context `to` (its frames replace this
+   * LWP's user frames; with `save`, those are saved there first, as
+   * swapcontext).  Not a system call: a user-level context switch.
+   */
+  *setcontext(to: Context, save: Context | null = null): Gen<void> {
+    yield setcontextReq(1, to, save);
   }
 }
 

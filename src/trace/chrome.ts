@@ -271,6 +271,7 @@ class ChromeBuilder {
       case 'wakeup': this.onWakeup(e, i, ts); break;
       case 'free': this.onFree(e, ts); break;
       case 'proc': this.onProc(e, ts); break;
+      case 'kse': this.onKse(e, ts); break;
       case 'panic': this.onPanic(e, ts); break;
       default: break;
     }
@@ -334,6 +335,12 @@ class ChromeBuilder {
     } else if (e.pid >= 0 && !this.isIdle(e.pid, e.lid)) {
       this.out.push({ name: `proc ${e.what}`, ph: 'i', s: 'p', ts, pid: e.pid, tid: this.thread(e.pid, e.lid), cat: 'proc', args: { detail: e.detail } });
     }
+  }
+
+  /** KSE upcalls, loans and reassignments, as instant events on the thread concerned. */
+  private onKse(e: KEvent & { type: 'kse' }, ts: number): void {
+    if (e.pid < 0 || this.isIdle(e.pid, e.lid)) return;
+    this.out.push({ name: `kse ${e.what}`, ph: 'i', s: 't', ts, pid: e.pid, tid: this.thread(e.pid, e.lid), cat: 'kse', args: { kse: `${e.kg}.${e.kse}`, detail: e.detail } });
   }
 
   private onPanic(e: KEvent & { type: 'panic' }, ts: number): void {

@@ -28,6 +28,7 @@ import type { Cred } from './resource.ts';
 import type { RunQueue } from './runq.ts';
 import { LwpSig } from './signal.ts';
 import type { SleepQueue } from './sleepq.ts';
+import type { KseThread } from './kse.ts';
 
 /** A user program: a generator function run as an LWP's start routine. */
 export type Program<A = any> = (sys: any, arg: A) => Gen<unknown>;
@@ -130,6 +131,8 @@ export class Lwp {
   specdata: unknown[] | null = null;
   /** l_cred: cached credentials, refreshed from p.cred by lwp_update_creds (p.lock). */
   cred: Cred | null = null;
+  /** The KSE half of the thread (td_ksegrp, td_kse, td_mailbox, td_standin, flags); null outside KSE mode. */
+  kse: KseThread | null = null;
 
   constructor(
     readonly k: Kernel,

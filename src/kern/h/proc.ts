@@ -8,6 +8,7 @@ import type { ParkChans } from './park.ts';
 import type { Cred, Rlimit } from './resource.ts';
 import { ProcSig } from './signal.ts';
 import { SingleState } from './single.ts';
+import type { KseProc } from './kse.ts';
 
 export class Proc {
   stat: ProcStat = SACTIVE;
@@ -57,6 +58,8 @@ export class Proc {
   lwpCharges = 0;
   /** p_lflag.  PL_PPWAIT (a vfork parent waits) is never set: there is no vfork here. */
   lflag = 0;
+  /** P_KSES and the ksegrps (h/kse.ts); null until the first kse_create. */
+  kse: KseProc | null = null;
 
   constructor(
     readonly k: Kernel,
