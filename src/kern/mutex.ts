@@ -9,6 +9,13 @@
  * releases it).  Code between yields is atomic, so a release needs no
  * choice point.
  *
+ * The fast path: a free lock, at a point where the engine says nothing
+ * could interleave (no other CPU can move, no preemption is due, nobody
+ * explores), is taken by a plain call.  The choice point would have
+ * resumed us at once, so the run is the same; mutexEnter and lwpLock then
+ * return DONE, a generator that is already finished, so callers keep
+ * writing `yield* mutexEnter(k, m)`.
+ *
  * Ownership is checked: only the owner releases, and an LWP's count of held
  * locks must be zero when it returns to user mode or switches away holding
  * anything but its own LWP lock.
@@ -18,6 +25,7 @@ import { INTR_OWNER, type KMutex } from './h/mutex.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 
 function owner(k: Kernel): object {
   return k.curlwp() ?? INTR_OWNER;
@@ -28,8 +36,24 @@ function take(k: Kernel, m: KMutex, o: object): void {
   if (o !== INTR_OWNER) (o as Lwp).locks++;
 }
 
+/**
+ * engine.mayInterleave(): would a choice point matter here?  An engine
+ * without the question is asked nothing: every choice point is yielded.
+ */
+function mayInterleave(k: Kernel): boolean {
+  const e = k.engine as { mayInterleave?: () => boolean };
+  return e.mayInterleave === undefined || e.mayInterleave();
+}
+
 /** mutex_enter: called without m held; returns with m held by the current LWP. */
-export function* mutexEnter(k: Kernel, m: KMutex): Gen<void> {
+export function mutexEnter(k: Kernel, m: KMutex): Gen<void> {
+  if (m.owner !== null || mayInterleave(k)) return mutexEnterChoice(k, m);
+  take(k, m, owner(k));
+  return DONE;
+}
+
+/** mutex_enter past a choice point: another CPU may take m first, then we spin. */
+function* mutexEnterChoice(k: Kernel, m: KMutex): Gen<void> {
   yield choice(m.name);
   const o = owner(k);
   kassert(m.owner !== o, () => `mutex_enter: locking against myself: ${m.name}`);
@@ -69,7 +93,14 @@ function describe(o: object | null): string {
 }
 
 /** lwp_lock: lock the LWP's current lock, retrying if it moved while we waited. */
-export function* lwpLock(l: Lwp): Gen<void> {
+export function lwpLock(l: Lwp): Gen<void> {
+  const k = l.k, m = l.mutex;
+  if (m.owner !== null || mayInterleave(k)) return lwpLockWait(l);
+  take(k, m, owner(k));
+  return DONE;
+}
+
+function* lwpLockWait(l: Lwp): Gen<void> {
   const k = l.k;
   for (;;) {
     const old = l.mutex;
