@@ -25,7 +25,8 @@
  * those in LSRUN, LSONPROC, LSSLEEP (and LSIDL during creation); ndlwps
  * the detached; nlwpwait the LWPs inside lwp_wait1.
  */
-import { call, type Gen } from '../engine/coroutine.ts';
+import type { Gen } from '../engine/coroutine.ts';
+import { DONE } from './done.ts';
 import type { CpuInfo } from './h/cpu.ts';
 import { Lwp, type LwpStart } from './h/lwp.ts';
 import type { Proc } from './h/proc.ts';
@@ -116,25 +117,27 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
  */
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
-  yield* call(miUserret(l));
+  let u = miUserret(l);
+  if (u !== DONE) yield u; // a frame of its own, as call() made
   let start = l.start!;
   l.start = null;
   for (;;) {
     let fault: { error: unknown } | null = null;
     try {
-      yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
+      yield start.fn(l.sys, start.arg) as Gen<unknown>; // its own frame: exec unwinds to here
     } catch (error) {
       fault = { error };
     }
-    if (fault !== null) yield* call(userFault(l, fault.error));
+    if (fault !== null) yield userFault(l, fault.error);
     // exec() unwinds the old image's frames down to here and leaves the new one.
     const next = l.execImage;
     if (next === null) break;
     l.execImage = null;
     start = next;
-    yield* call(miUserret(l)); // back to user mode, in the new image
+    u = miUserret(l); // back to user mode, in the new image
+    if (u !== DONE) yield u;
   }
-  yield* call(lwpExit(l));
+  yield lwpExit(l);
   return l.k.panic('lwp_exit returned');
 }
 

@@ -26,6 +26,7 @@ import {
   IPI_LATENCY, LP_BOUND, LW_IDLE, LW_USERRET, LW_WSUSPEND, SCHED_FIFO, STAT_NAMES,
 } from './param.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 import { priLevel } from './runq.ts';
 
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
@@ -310,9 +311,19 @@ export function* kyield(l: Lwp): Gen<void> {
  * mi_userret: on the way back to user mode (end of a system call, or a
  * trap out of user time).  Reschedule if asked, then handle LW_USERRET.
  */
-export function* miUserret(l: Lwp): Gen<void> {
+export function miUserret(l: Lwp): Gen<void> {
+  if (l.cpu.wantResched || (l.flag & LW_USERRET) !== 0) return miUserretWork(l);
+  userretLocks(l);
+  return DONE; // nothing to do: no generator
+}
+
+function* miUserretWork(l: Lwp): Gen<void> {
   if (l.cpu.wantResched) yield* preempt(l);
   if ((l.flag & LW_USERRET) !== 0) yield* lwpUserret(l);
+  userretLocks(l);
+}
+
+function userretLocks(l: Lwp): void {
   kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
 }
 
