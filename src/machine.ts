@@ -19,7 +19,7 @@ import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts
 import { LwktRunQueue } from './kern/runq.ts';
 import { kernBoot, spawnFromHost } from './kern/proc.ts';
 import {
-  LPR_DETACHED, LSONPROC, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, PSTAT_NAMES, STAT_NAMES, SZOMB,
+  LPR_DETACHED, LSONPROC, MAXLWP, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, PSTAT_NAMES, STAT_NAMES, SZOMB,
 } from './kern/param.ts';
 import { flagNames, LW_BITS } from './kern/h/flags.ts';
 import { wchanName } from './kern/sleepq.ts';
@@ -49,6 +49,11 @@ export interface MachineOptions {
   record?: boolean;
   /** Preempt kernel code at choice points outside critical sections (off by default, as in 2003 DragonFly). */
   kpreempt?: boolean;
+  /**
+   * cpu_maxlwp(): the most LWPs this machine supports (1..65,535), and the
+   * boot value of kern.maxlwp.  Default 2048 (MAXLWP).
+   */
+  maxlwp?: number;
 }
 
 export interface RunOptions {
@@ -136,6 +141,8 @@ export class Machine {
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${String(opts.seed)}`);
     const syscallCost = opts.syscallCost ?? 1;
     if (!Number.isInteger(syscallCost) || syscallCost < 0) throw new RangeError(`syscallCost must be a non-negative integer, got ${String(opts.syscallCost)}`);
+    const maxlwp = opts.maxlwp ?? MAXLWP;
+    if (!Number.isInteger(maxlwp) || maxlwp < 1 || maxlwp > 65535) throw new RangeError(`maxlwp must be an integer from 1 to 65535, got ${String(opts.maxlwp)}`);
     let personality: Personality = NETBSD_6;
     if (typeof opts.personality === 'string') {
       const p = PERSONALITIES[opts.personality];
@@ -147,7 +154,7 @@ export class Machine {
     this.ncpu = ncpu;
     this.engine = new Engine(this.recorder ?? base, opts.quantum ?? 100);
     const check = opts.check ?? true;
-    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true });
+    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true, maxlwp });
     this.kernel.makeSys = (l) => new Sys(l);
     kernBoot(this.kernel, ncpu, () => new LwktRunQueue());
     const k = this.kernel;

@@ -55,7 +55,7 @@ import type { Proc } from './h/proc.ts';
 import { EAGAIN, EINVAL, EPERM, EPROCLIM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
-import { LPR_CRMOD, MAXLWP, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
+import { LPR_CRMOD, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
 
@@ -70,7 +70,7 @@ function charge(p: Proc, diff: number): number {
 export function resourceState(k: Kernel): ResourceState {
   let st = k.resource;
   if (st === null) {
-    st = { maxlwp: MAXLWP, cpuMaxlwp: MAXLWP, maxThreadsPerProc: 0, lwpcnt: new Map(), limit0: [] };
+    st = { maxlwp: k.cpuMaxlwp, cpuMaxlwp: k.cpuMaxlwp, maxThreadsPerProc: 0, lwpcnt: new Map(), limit0: [] };
     st.limit0 = makeLimit0(st.maxlwp);
     k.resource = st;
   }
