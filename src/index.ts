@@ -13,7 +13,11 @@ export { KernelPanic } from './kern/panic.ts';
 export type { KEvent, KEventType, Listener } from './kern/events.ts';
 export { formatEvent } from './kern/events.ts';
 export { LWP_DETACHED, LWP_SUSPENDED } from './kern/param.ts';
-export { SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS, SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIGPWR, SIGNAL_NAMES } from './kern/h/signal.ts';
+export {
+  SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGEMT, SIGFPE, SIGKILL, SIGBUS, SIGSEGV, SIGSYS,
+  SIGPIPE, SIGALRM, SIGTERM, SIGURG, SIGSTOP, SIGTSTP, SIGCONT, SIGCHLD, SIGTTIN, SIGTTOU, SIGIO,
+  SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2, SIGPWR, SIGNAL_NAMES,
+} from './kern/h/signal.ts';
 export type { CoreDump } from './kern/h/proc.ts';
 export type { SigactionOptions, SigactionResult, SigprocmaskHow } from './sys/sys_sig.ts';
 export { NETBSD_4, NETBSD_6, PERSONALITIES } from './kern/personality.ts';

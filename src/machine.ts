@@ -79,7 +79,6 @@ export interface RunResult {
   blocked?: BlockedLwp[];
 }
 
-
 export interface PsRow {
   pid: number;
   lid: number;

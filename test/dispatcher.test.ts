@@ -10,7 +10,11 @@ import { Machine, PRI_NONE, SCHED_FIFO, SCHED_OTHER, SCHED_RR, type Sys } from '
 import { burn, runDetached, type Gen } from '../src/engine/coroutine.ts';
 import type { Lwp } from '../src/kern/h/lwp.ts';
 import { LwktRunQueue, priLevel } from '../src/kern/runq.ts';
-import { critEnter, critExit, lwktBlock, lwktCreate, lwktDescheduleSelf, lwktExit, lwktGettoken, lwktIntrCreate, lwktInterrupt, lwktPreempt, lwktPreemptedProc, lwktReltoken, lwktSchedule, lwktSetpri, lwktSignal, lwktSwitch, lwktTokenPoolGet, lwktYield, lwktYieldQuick } from '../src/kern/lwkt.ts';
+import {
+  critEnter, critExit, lwktBlock, lwktCreate, lwktDescheduleSelf, lwktExit, lwktGettoken, lwktIntrCreate,
+  lwktInterrupt, lwktPreempt, lwktPreemptedProc, lwktReltoken, lwktSchedule, lwktSetpri, lwktSignal,
+  lwktSwitch, lwktTokenPoolGet, lwktYield, lwktYieldQuick,
+} from '../src/kern/lwkt.ts';
 import { LwktToken, LwktWait } from '../src/kern/h/lwkt.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { lwpMigrate } from '../src/kern/lwp.ts';
@@ -18,7 +22,6 @@ import { lwpLock } from '../src/kern/mutex.ts';
 import { CACHE_NTHREADS, LSIDL, LSRUN, LSSUSPENDED, PRI_INTR, PRI_KTHREAD } from '../src/kern/param.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 import { fakeLwp, lwpOf } from './inspect.ts';
-
 
 /** A machine with kernel threads made from the host: body(l) per [cpu, name, body, pri]. */
 function kthreads(ncpu: number, specs: [number, string, (l: Lwp) => Gen<unknown>, number?, 'stopped'?][], opts = {}): { m: Machine; ls: Lwp[] } {

@@ -264,9 +264,19 @@ test('no NetBSD 6 hazard: a suspension taken after the exit began does not hang 
 test('no NetBSD 6 hazard: an exit racing LWPs that keep creating LWPs always completes (many schedules)', () => {
   // Under NetBSD 6's exit_lwps an LWP created by a creator already told to
   // exit is born LSSUSPENDED and the exit waits for it forever.
+  let raced = 0;
   for (let seed = 1; seed <= 25; seed++) {
     const m = new Machine({ ncpu: 3, seed });
-    const pid = m.spawn(function* (sys: Sys) {
+    const creating = new Set<number>(); // LWPs inside _lwp_create now
+    let creatingAtExit = 0;
+    let pid = 0;
+    m.on((e) => {
+      if (e.pid !== pid) return;
+      if (e.type === 'syscall' && e.name === '_lwp_create') creating.add(e.lid);
+      if (e.type === 'sysret' && e.name === '_lwp_create') creating.delete(e.lid);
+      if (e.type === 'proc' && e.what === 'exit') creatingAtExit = creating.size;
+    });
+    pid = m.spawn(function* (sys: Sys) {
       const spawner = function* (s: Sys): Generator<any, void, any> {
         for (let i = 0; i < 40; i++) yield* s.lwpCreate(function* () {}, undefined, { flags: 0x40 });
       };
@@ -277,5 +287,7 @@ test('no NetBSD 6 hazard: an exit racing LWPs that keep creating LWPs always com
     });
     assertIdle(m.run());
     assert.equal(m.proc(pid)!.exitStatus, 6, `seed ${seed}`);
+    if (creatingAtExit > 0) raced++;
   }
+  assert.ok(raced > 0, 'no schedule had an LWP inside _lwp_create when the exit began');
 });

@@ -8,7 +8,6 @@ import { lwpcntOf, resourceState } from '../src/kern/resource.ts';
 import { assertIdle, errnoOf } from './helpers.ts';
 import { lwpOf, untyped } from './inspect.ts';
 
-
 /** Park until unparked: a return of '' or EALREADY means an unpark came. */
 function* parkOnce(s: Sys): Gen<void> {
   for (let c = ''; (c = yield* errnoOf(s.lwpPark())) !== '' && c !== 'EALREADY';);

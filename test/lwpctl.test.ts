@@ -12,7 +12,6 @@ import { LWPCTL_PER_PAGE, LWPCTL_UAREA_PAGES } from '../src/kern/h/lwpctl.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 import { lwpOf } from './inspect.ts';
 
-
 test('lwpCtl: ENODEV for unknown feature bits, EINVAL for a value C cannot pass; a second call returns the same block', () => {
   const { r, out } = runMain(function* (sys, o: { codes: string[]; same?: boolean; cpu?: boolean }) {
     for (const f of [4, 0x100, -1, 0x80000000]) o.codes.push(yield* errnoOf(sys.lwpCtl(f)));
@@ -238,14 +237,23 @@ test('EBUSY in a vfork child (PL_PPWAIT, which nothing in the model sets: forced
 });
 
 test('two LWPs asking at the same time on many CPUs get distinct blocks', () => {
+  let overlapped = 0;
   for (let seed = 1; seed <= 10; seed++) {
     const m = new Machine({ ncpu: 8, seed });
     const blocks: LwpCtl[] = [];
+    let inflight = 0;
+    let most = 0;
+    m.on((e) => {
+      if (e.type === 'syscall' && e.name === '_lwp_ctl') most = Math.max(most, ++inflight);
+      if (e.type === 'sysret' && e.name === '_lwp_ctl') inflight--;
+    });
     m.spawn(function* (sys: Sys) {
       for (let i = 0; i < 12; i++) yield* sys.lwpCreate(function* (s: Sys) { blocks.push(yield* s.lwpCtl(1)); yield* s.sleep(50); });
       for (let i = 0; i < 12; i++) yield* sys.lwpWait(0);
     });
     assertIdle(m.run());
     assert.equal(new Set(blocks).size, 12);
+    if (most >= 2) overlapped++;
   }
+  assert.ok(overlapped > 0, 'no schedule had two _lwp_ctl calls under way at once');
 });

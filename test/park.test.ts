@@ -9,7 +9,6 @@ import { sleepqBlock, sleepqEnqueue, sleepqEnter, sleeptabLookup } from '../src/
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 import { lwpOf, untyped } from './inspect.ts';
 
-
 /** Wait (in user mode, a tick at a time) until LWP lid of our process is parked. */
 function* untilParked(sys: Sys, lid: number): Gen<void> {
   const p = lwpOf(sys).proc;

@@ -7,7 +7,6 @@ import { LSIDL, LSZOMB } from '../src/kern/param.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 import { lwpOf } from './inspect.ts';
 
-
 test('lwpDetach: EINVAL for an LWP created detached or detached already, ESRCH for unknown lids, EINVAL for bad ones', () => {
   const { r, out } = runMain(function* (sys, o: { codes: string[] }) {
     const d = yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(200); }, undefined, { flags: LWP_DETACHED });

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, LWP_DETACHED, type KEvent, type Sys } from '../src/index.ts';
 import type { KMutex } from '../src/kern/h/mutex.ts';
-import { LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM } from '../src/kern/param.ts';
+import {
+  LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
+} from '../src/kern/param.ts';
 import { mutexEnter } from '../src/kern/mutex.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { burn, runDetached } from '../src/engine/coroutine.ts';
@@ -269,6 +271,25 @@ test('classifyPanic names who caught it', () => {
 });
 
 // --- show / whatis ---------------------------------------------------------
+
+test('state once kept in module maps is in the structures, where show sees it: park channels, LWP charges, the start routine', () => {
+  const m = new Machine({ ncpu: 2, seed: 1 });
+  const hint = { name: 'the hint' };
+  m.spawn(function* (sys: Sys) {
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.lwpPark({ hint }); });
+    yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(1000); });
+    yield* sys.sleep(100);
+  }, { name: 'hidden', uid: 1000 });
+  m.run({ maxTicks: 50 });
+  const p = m.kernel.procs.get(1)!;
+  assert.equal(p.lwpCharges, p.nlwps - 1, 'a process carries one chglwpcnt charge per LWP but its first');
+  assert.ok(p.park !== null && p.park.objs.get(hint) !== undefined, 'the park channel of the hint');
+  assert.equal(p.lidMap.get(3)!.start, null, 'the start routine is taken at the first trip to user mode');
+  const text = m.show.proc(1);
+  assert.match(text, /^ {2}park +/m);
+  assert.match(text, new RegExp(`^ {2}lwpCharges +${p.nlwps - 1}$`, 'm'));
+  assert.match(m.show.lwp(1, 2), /^ {2}start +-$/m);
+});
 
 test('m.show.lwp prints every field of the LWP, flags decoded', () => {
   const { m } = boot(cycle, { name: 'cycle' });

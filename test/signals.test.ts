@@ -41,7 +41,10 @@ test('kill posts to the process; the handler runs on an LWP that does not block 
   const pid = m.spawn(function* (sys: Sys) {
     yield* sys.sigaction(SIGUSR1, function* (s: Sys) { ranOn = yield* s.lwpSelf(); });
     yield* sys.sigprocmask('block', [SIGUSR1]); // main blocks it
-    const t = yield* sys.lwpCreate(function* (s: Sys) { yield* errnoOf(s.sleep(100)); }); // the mask is per LWP
+    const t = yield* sys.lwpCreate(function* (s: Sys) {
+      yield* s.sigprocmask('unblock', [SIGUSR1]); // born with main's mask; the mask is per LWP
+      yield* errnoOf(s.sleep(100));
+    });
     yield* sys.compute(5);
     yield* sys.kill(yield* sys.getpid(), SIGUSR1);
     yield* sys.lwpWait(t);
@@ -246,10 +249,15 @@ test('a suspend that kicks an interruptible sleeper which goes back to sleep tak
 });
 
 test('exit racing lwpWait: the waiter is interrupted and everyone is collected (many schedules)', () => {
+  let raced = 0;
   for (let seed = 1; seed <= 20; seed++) {
     const m = machine({ ncpu: 3, seed });
+    let waitingAtExit = false;
+    m.on((e) => {
+      if (e.type === 'proc' && e.what === 'exit' && e.pid === pid) waitingAtExit = m.kernel.procs.get(pid)!.lidMap.get(3)?.inWait === true;
+    });
     const pid = m.spawn(function* (sys: Sys) {
-      const a = yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(5); });
+      const a = yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(6); }); // outlives the exiter on some schedules
       yield* sys.lwpCreate(function* (s: Sys) { yield* s.lwpWait(a); });
       yield* sys.lwpCreate(function* (s: Sys) { yield* s.compute(3); yield* s.exit(4); });
       yield* sys.lwpWait(0);
@@ -257,7 +265,9 @@ test('exit racing lwpWait: the waiter is interrupted and everyone is collected (
     assertIdle(m.run());
     assert.equal(m.proc(pid)!.exitStatus, 4, `seed ${seed}`);
     assert.equal(m.proc(pid)!.nlwps, 1);
+    if (waitingAtExit) raced++;
   }
+  assert.ok(raced > 0, 'no schedule had the waiter inside _lwp_wait when the exit began');
 });
 
 test('a core dump stops every other LWP (NO_EXIT), snapshots them, and the parent sees core: true', () => {
@@ -331,9 +341,16 @@ test('exec from a threaded process: the others park, then exit; handlers reset; 
 });
 
 test('two LWPs exec at once: one wins, the other backs off and exits with the rest', () => {
+  let together = 0;
   for (let seed = 1; seed <= 10; seed++) {
     const m = machine({ ncpu: 2, seed });
     const ran: string[] = [];
+    let inflight = 0;
+    let most = 0;
+    m.on((e) => {
+      if (e.type === 'syscall' && e.name === 'execve') most = Math.max(most, ++inflight);
+      if (e.type === 'sysret' && e.name === 'execve') inflight--;
+    });
     const image = (name: string) => function* (s: Sys) { ran.push(name); yield* s.exit(0); };
     const pid = m.spawn(function* (sys: Sys) {
       yield* sys.lwpCreate(function* (s: Sys) { yield* s.exec(image('b')); });
@@ -342,7 +359,9 @@ test('two LWPs exec at once: one wins, the other backs off and exits with the re
     assertIdle(m.run());
     assert.equal(ran.length, 1, `seed ${seed}: ${ran}`);
     assert.equal(m.proc(pid)!.exitStatus, 0);
+    if (most >= 2) together++;
   }
+  assert.ok(together > 0, 'no schedule had both exec calls under way at once');
 });
 
 test('a dead LWP\'s stack is freed by the next thread on its CPU, never while it is still on one', () => {

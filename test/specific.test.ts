@@ -9,7 +9,6 @@ import { lwpSetspecificByLwp } from '../src/kern/specific.ts';
 import { assertIdle, errnoOf, runMain } from './helpers.ts';
 import { lwpOf } from './inspect.ts';
 
-
 test('specific keys: the lowest free one is taken; values are per LWP; unset reads undefined', () => {
   const m = new Machine({ ncpu: 2 });
   const k = m.kernel;

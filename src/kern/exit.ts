@@ -141,7 +141,6 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   return yield* coredump(l, SIGSEGV);
 }
 
-
 /**
  * coredump (sigexit with a core-dumping signal): stop every other LWP at
  * the boundary (single-threading, NO_EXIT), write the core, then exit1
@@ -202,6 +201,12 @@ function* reapSiblings(l: Lwp): Gen<void> {
     if (z === null) return;
     kassert(z.stat === LSZOMB, () => `exit: lwp ${p.pid}.${z!.lid} is not a zombie after single-threading`);
     z.waiter = 0;
+    // It left lwp_wait1 through the core-dump bail-out, still counted there.
+    if (z.inWait) {
+      z.inWait = false;
+      z.waitingfor = 0;
+      p.nlwpwait--;
+    }
     yield* lwpFree(z, false, false); // releases p.lock
     yield* mutexEnter(k, p.lock);
   }

@@ -108,7 +108,6 @@ function* takePreemption(l: Lwp): Gen<void> {
 /* ------------------------------------------------------------------ */
 /* IPI messages                                                         */
 
-
 /**
  * cpu_sendnormsg: send msg to ci.  A choice point (another CPU may move
  * first), then the message travels IPI_LATENCY ticks.  Called by curlwp.
@@ -291,6 +290,7 @@ export function lwktSwitchPick(ci: CpuInfo, prev: Lwp): Lwp {
   }
   if (newl !== null) {
     if (newl.stat === LSRUN) ci.runq.dequeue(newl);
+    if (newl.targetCpu === ci) newl.targetCpu = null; // the migration ends here
     kassert(newl.mutex === ci.spcMutex && newl.cpu === ci, 'lwkt_switch: queued lwp not under this spc_mutex');
     newl.pflag |= LP_RUNNING;
     lwpSetlock(newl, ci.spcLwplock);
@@ -482,7 +482,6 @@ export function kpreemptPoint(ci: CpuInfo): Gen<void> | null {
 /* ------------------------------------------------------------------ */
 /* Wait queues                                                          */
 
-
 function unwait(td: Lwp): void {
   const w = td.lwktWait!;
   const i = w.waitq.indexOf(td);
@@ -528,7 +527,6 @@ export function* lwktSignal(cur: Lwp, w: LwktWait): Gen<void> {
 
 /* ------------------------------------------------------------------ */
 /* Tokens                                                               */
-
 
 function canAcquire(l: Lwp, r: TokRef): boolean {
   const t = r.tok;

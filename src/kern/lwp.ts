@@ -77,6 +77,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
   lwpInitspecific(l2);
   l2.cred = p2.cred;
+  l2.sig.mask = l1.sig.mask; // l_sigmask: the creator's (what fork and _lwp_create both do)
   if ((flags & LWP_DETACHED) !== 0) {
     l2.prflag = LPR_DETACHED;
     p2.ndlwps++;
@@ -93,7 +94,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   if (!p2.system) {
     // Inherit the affinity mask (under l1's lock, against sched_setaffinity)
     // and the scheduling class, then look for a CPU to start on.
-    if (l1.affinity !== null) {
+    if (l1.affinity !== null && k.personality.createInheritsAffinity) {
       yield* lwpLock(l1);
       l2.affinity = l1.affinity;
       lwpUnlock(l1);
@@ -204,7 +205,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   yield* lwpLock(l);
   l.exiting = false;
   k.setStat(l, LSZOMB, 'exit');
-  if (l.name !== null) l.name = '(zombie)';
+  if (l.name !== null && k.personality.exitRenamesZombie) l.name = '(zombie)';
   lwpUnlock(l);
   p.nrlwps--;
   yield* cvBroadcast(k, p.lwpcv);

@@ -37,12 +37,14 @@
 import type { Gen } from '../engine/coroutine.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
-import { EBUSY, ENOMEM } from './errno.ts';
+import { EBUSY, EINVAL, ENOMEM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
 import { LWPCTL_CPU_EXITED, LWPCTL_CPU_NONE, PL_PPWAIT } from './param.ts';
-import { LWPCTL_PER_PAGE, LWPCTL_SIZE, LWPCTL_UAREA_PAGES, LcPage, LcProc, type LwpCtl, type LwpctlGeometry, PAGE_SIZE } from './h/lwpctl.ts';
-
+import {
+  LWPCTL_PER_PAGE, LWPCTL_SIZE, LWPCTL_UAREA_PAGES, LcPage, LcProc, type LwpCtl, type LwpctlGeometry,
+  PAGE_SIZE,
+} from './h/lwpctl.ts';
 
 /** The geometry kernel k allocates with. */
 export function lwpctlGeometry(k: Kernel): LwpctlGeometry {
@@ -55,7 +57,6 @@ export function setLwpctlGeometry(k: Kernel, g: LwpctlGeometry): void {
   if (!Number.isInteger(g.pages) || g.pages < 1) throw new RangeError('pages must be a positive integer');
   k.lwpctlGeometry = Object.freeze({ ...g });
 }
-
 
 /** Where the model "maps" lwpctl areas: a made-up user address, the same for every process. */
 const LWPCTL_UVA = 0x7f7ff0000000;
@@ -78,7 +79,11 @@ export function* lwpCtlAlloc(l: Lwp): Gen<CtlAlloc> {
   const p = l.proc;
   kassert(l === k.curlwp(), 'lwp_ctl_alloc: not curlwp');
   if ((p.lflag & PL_PPWAIT) !== 0) return { error: EBUSY, ctl: null, uaddr: 0 };
-  if (l.lcpage !== null) return { error: 0, ctl: l.lwpctl, uaddr: uaddrOf(l.lcpage, l.lwpctl!) };
+  if (l.lcpage !== null) {
+    // Asked again: 1.172 hands back the same block; 1.69.2.6 said EINVAL.
+    if (!k.personality.lwpctlAllocAgainOk) return { error: EINVAL, ctl: null, uaddr: 0 };
+    return { error: 0, ctl: l.lwpctl, uaddr: uaddrOf(l.lcpage, l.lwpctl!) };
+  }
 
   // First time in this process: set up the header, racing our siblings for it.
   if (p.lwpctl === null) {

@@ -35,8 +35,6 @@ import type { SleepQueue } from './h/sleepq.ts';
 import { lwpFind } from './lwp.ts';
 import { ParkChan } from './h/park.ts';
 
-
-
 /** lwp_park_wchan: the channel of (p, hint).  undefined and null are the same (no hint). */
 export function lwpParkWchan(p: Proc, hint: unknown): ParkChan {
   const h = hint === undefined ? null : hint;

@@ -23,6 +23,29 @@ export interface Personality {
    * CPU can continue it); 1.69.2.6 holds it through to the switch.
    */
   readonly userretRelockOnSuspend: boolean;
+  /**
+   * lwp_ctl_alloc for an LWP that already has a block: 1.172 returns 0 and
+   * hands back the same block; 1.69.2.6 returns EINVAL.
+   */
+  readonly lwpctlAllocAgainOk: boolean;
+  /**
+   * lwp_create's per-uid RLIMIT_NTHR check (chglwpcnt, EAGAIN past the soft
+   * limit unless root) and lwp_free's uncharge: 1.172 only.  1.69.2.6 has no
+   * per-uid LWP count, so a non-root process is not stopped at the limit.
+   */
+  readonly createChecksNthr: boolean;
+  /**
+   * lwp_create copies the creator's affinity mask to the new LWP (1.172,
+   * under the creator's lock); 1.69.2.6 has no l_affinity, so a new LWP may
+   * run on every CPU whatever its creator was pinned to.
+   */
+  readonly createInheritsAffinity: boolean;
+  /**
+   * lwp_exit renames a named LWP "(zombie)" as it becomes LSZOMB (1.172);
+   * 1.69.2.6 has no l_name.  Seen by ps (m.ps), not by the program itself:
+   * _lwp_getname cannot find a zombie.
+   */
+  readonly exitRenamesZombie: boolean;
 }
 
 export const NETBSD_6: Personality = Object.freeze({
@@ -30,6 +53,10 @@ export const NETBSD_6: Personality = Object.freeze({
   suspendExitGuard: true,
   createCountsNrlwps: true,
   userretRelockOnSuspend: true,
+  lwpctlAllocAgainOk: true,
+  createChecksNthr: true,
+  createInheritsAffinity: true,
+  exitRenamesZombie: true,
 });
 
 export const NETBSD_4: Personality = Object.freeze({
@@ -37,6 +64,10 @@ export const NETBSD_4: Personality = Object.freeze({
   suspendExitGuard: false,
   createCountsNrlwps: false,
   userretRelockOnSuspend: false,
+  lwpctlAllocAgainOk: false,
+  createChecksNthr: false,
+  createInheritsAffinity: false,
+  exitRenamesZombie: false,
 });
 
 export const PERSONALITIES: Readonly<Record<string, Personality>> = Object.freeze({

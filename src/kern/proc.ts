@@ -12,7 +12,9 @@ import type { Kernel } from './h/kernel.ts';
 import { Lwp, type LwpStart, type Program } from './h/lwp.ts';
 import { Proc } from './h/proc.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from './mutex.ts';
-import { LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL } from './param.ts';
+import {
+  LP_RUNNING, LSONPROC, LSRUN, LW_IDLE, LW_SYSTEM, PRI_IDLE, PRI_KTHREAD, PRI_USER_DEFAULT, SACTIVE, SIDL,
+} from './param.ts';
 import type { RunQueue } from './h/runq.ts';
 import { lwpCreate } from './lwp.ts';
 import { astTrap, idleLoop, schedEnqueueRunnable, schedTick } from './synch.ts';

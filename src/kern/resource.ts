@@ -58,7 +58,6 @@ import { kassert } from './panic.ts';
 import { LPR_CRMOD, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
-
 function charge(p: Proc, diff: number): number {
   const n = p.lwpCharges + diff;
   kassert(n >= 0, () => `lwp accounting: proc ${p.pid} would carry ${n} charges`);
@@ -171,6 +170,7 @@ export function lwpCreateLimits(l1: Lwp, p2: Proc): number {
   const st = resourceState(k);
   if (userLwps(k) >= st.maxlwp) return EAGAIN;
   if (st.maxThreadsPerProc > 0 && p2.nlwps - p2.nzlwps >= st.maxThreadsPerProc) return EPROCLIM;
+  if (!k.personality.createChecksNthr) return 0; // 1.69.2.6: no per-uid count
   const count = charge(p2, 1);
   if (count > procLimits(p2)[RLIMIT_NTHR]!.cur && !isRoot(credOf(l1))) {
     charge(p2, -1);
@@ -187,7 +187,7 @@ export function lwpCreateLimits(l1: Lwp, p2: Proc): number {
 export function lwpFreeLimits(l: Lwp): void {
   const p = l.proc;
   const k = p.k;
-  if (p === k.proc0 || p.nlwps === 1) return;
+  if (p === k.proc0 || p.nlwps === 1 || !k.personality.createChecksNthr) return;
   charge(p, -1);
 }
 

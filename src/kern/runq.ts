@@ -34,7 +34,6 @@ export function priLevel(pri: number): number {
   return pri < 0 ? -1 : pri >> 3;
 }
 
-
 export class LwktRunQueue implements RunQueue {
   count = 0;
   /** gd_runqmask: bit n set iff level n is non-empty. */

@@ -31,8 +31,11 @@ import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
 import { coredump, exit1, userFault } from './exit.ts';
-import { NSIG, SA_NODEFER, SA_RESTART, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGEMT, SIGFPE, SIGILL, SIGINFO, SIGIO, SIGKILL, SIGPWR, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, SIGXCPU, SIGXFSZ, type SigSet, sigbit } from './h/signal.ts';
-
+import {
+  NSIG, SA_NODEFER, SA_RESTART, SIGABRT, SIGBUS, SIGCHLD, SIGCONT, SIGEMT, SIGFPE, SIGILL, SIGINFO, SIGIO,
+  SIGKILL, SIGPWR, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH,
+  SIGXCPU, SIGXFSZ, type SigSet, sigbit,
+} from './h/signal.ts';
 
 /* Signal properties (sigprop). */
 const P_KILL = 0x01, P_CORE = 0x02, P_STOP = 0x04, P_TTYSTOP = 0x08, P_IGNORE = 0x10, P_CONT = 0x20, P_CANTMASK = 0x40;
@@ -71,7 +74,6 @@ export function sigsetToArray(set: SigSet): number[] {
   for (let sig = 1; set !== 0n; sig++, set >>= 1n) if ((set & 1n) !== 0n) out.push(sig);
   return out;
 }
-
 
 /** A deliverable signal for l: pending for it or its process, and not blocked. */
 function deliverable(l: Lwp): SigSet {

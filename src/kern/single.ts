@@ -37,7 +37,6 @@ import { miSwitch, setrunnable } from './synch.ts';
 import { lwpExit, lwpNeedUserret } from './lwp.ts';
 import { ST_EXIT, ST_NO_EXIT, type StMode } from './h/single.ts';
 
-
 /**
  * Is l out of user mode for good, as far as single-threading in `mode` is
  * concerned?  In EXIT mode only a zombie is.  Otherwise an LWP parked or

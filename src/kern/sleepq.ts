@@ -23,7 +23,6 @@ import { stSleepError } from './single.ts';
 import { sigispending, sigsleepError } from './sig.ts';
 import type { SleepQueue } from './h/sleepq.ts';
 
-
 /** A wait channel's name for ps and traces. */
 export function wchanName(w: object | null, wmesg: string | null): string {
   if (wmesg !== null) return wmesg;

@@ -29,9 +29,7 @@ import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
 import type { SpecificDomain, SpecificDtor } from './h/specific.ts';
 
-
 function noopDtor(): void {}
-
 
 /** lwpinit_specificdata: the kernel's LWP domain (made on first use). */
 function domainOf(k: Kernel): SpecificDomain {

@@ -69,10 +69,12 @@ function load(ci: CpuInfo): number {
   return ci.runq.count + (ci.curlwp === ci.idlelwp ? 0 : 1);
 }
 
-/** Put l (locked) on ci: the end of any migration that was pending towards it. */
+/**
+ * Put l (locked) on ci.  A migration pending towards ci stays pending until
+ * l runs there (lwktSwitchPick): until then no idle CPU may steal it elsewhere.
+ */
 export function placeOn(l: Lwp, ci: CpuInfo): void {
   l.cpu = ci;
-  if (l.targetCpu === ci) l.targetCpu = null;
 }
 
 /**
@@ -361,8 +363,8 @@ export function* idleLoop(ci: CpuInfo): Gen<never> {
   const k = ci.k;
   for (;;) {
     threadReap(ci);
-    if (ci.migrating !== null) yield* schedMigrateAway(ci);
-    if (ci.runq.count === 0 && k.cpus.length > 1) yield* schedSteal(ci);
+    const moved = ci.migrating !== null ? yield* schedMigrateAway(ci) : null;
+    if (ci.runq.count === 0 && k.cpus.length > 1) yield* schedSteal(ci, moved);
     if (ci.runq.count !== 0) {
       yield* lwpLock(l);
       if (yield* miSwitch(l)) continue;
@@ -397,7 +399,7 @@ function spcDunlock(a: CpuInfo, b: CpuInfo): void {
  * target CPU; move it from this run queue to the target's.  Called by the
  * idle LWP with nothing locked.
  */
-function* schedMigrateAway(ci: CpuInfo): Gen<void> {
+function* schedMigrateAway(ci: CpuInfo): Gen<Lwp | null> {
   const k = ci.k;
   const l = ci.migrating!;
   const tci = l.targetCpu;
@@ -407,7 +409,7 @@ function* schedMigrateAway(ci: CpuInfo): Gen<void> {
     if (ci.migrating === l) ci.migrating = null;
     if (l.targetCpu === ci) l.targetCpu = null;
     mutexExit(k, ci.spcMutex);
-    return;
+    return null;
   }
   yield* spcDlock(ci, tci);
   if (ci.migrating === l && l.targetCpu === tci && l.stat === LSRUN && l.cpu === ci) {
@@ -418,8 +420,11 @@ function* schedMigrateAway(ci: CpuInfo): Gen<void> {
     lwpSetlock(l, tci.spcMutex);
     if (k.tracing) k.setStat(l, LSRUN, 'migrate');
     schedEnqueueRunnable(l);
+    spcDunlock(ci, tci);
+    return l;
   }
   spcDunlock(ci, tci);
+  return null;
 }
 
 /**
@@ -429,7 +434,7 @@ function* schedMigrateAway(ci: CpuInfo): Gen<void> {
  * preempted or on their way elsewhere, and LWPs whose affinity excludes
  * this CPU are left alone.  Called by the idle LWP with nothing locked.
  */
-function* schedSteal(ci: CpuInfo): Gen<void> {
+function* schedSteal(ci: CpuInfo, moved: Lwp | null): Gen<void> {
   const k = ci.k;
   let victim: CpuInfo | null = null;
   for (const c of k.cpus) {
@@ -437,7 +442,8 @@ function* schedSteal(ci: CpuInfo): Gen<void> {
     if (victim === null || c.runq.count > victim.runq.count) victim = c;
   }
   if (victim === null) return;
-  const ok = (l: Lwp): boolean => (l.pflag & LP_BOUND) === 0 && !l.preemptLock && l.targetCpu === null && schedMigratable(l, ci);
+  // The LWP this pass just moved away is cache-hot (sched_catchlwp's lwp_cache_hot): not pulled back.
+  const ok = (l: Lwp): boolean => l !== moved && (l.pflag & LP_BOUND) === 0 && !l.preemptLock && l.targetCpu === null && schedMigratable(l, ci);
   if (victim.runq.pick(ok) === null) return;
   yield* spcDlock(ci, victim);
   const l = victim.curlwp !== victim.idlelwp ? victim.runq.pick(ok) : null;

@@ -95,7 +95,7 @@ export function* sysLwpCreate(l: Lwp, fn: unknown, arg: unknown, opts: CreateOpt
   yield* lwpLock(l2);
   const counted = k.personality.createCountsNrlwps;
   if ((flags & LWP_SUSPENDED) === 0 && (l.flag & (LW_WREBOOT | LW_WSUSPEND | LW_WEXIT)) === 0) {
-    if (p.stat === SSTOP) {
+    if (p.stat === SSTOP || p.sig.stopping) { // SSTOP or PS_STOPPING
       k.setStat(l2, LSSTOP, 'create');
       if (counted) p.nrlwps--;
       lwpUnlockTo(l2, l2.cpu.spcLwplock);

@@ -12,9 +12,10 @@
  *                         going back from real time keeps p - PRI_USER_RT.
  * FIFO runs until it blocks or yields (the quantum does not rotate it); RR
  * rotates among its level at the end of each quantum; OTHER time-shares.
- * Errors: EINVAL for an unknown policy or an out-of-range priority, EPERM
- * for a non-root caller asking for a real-time policy (kauth's
- * secmodel_suser), ESRCH when no LWP matches.  lid 0: every LWP of the
+ * Errors: EINVAL for an unknown policy or an out-of-range priority (checked
+ * first), ESRCH when no LWP matches; then, for a matched LWP, EINVAL for
+ * SCHED_OTHER with a priority and EPERM for a non-root caller asking for a
+ * real-time policy (kauth's secmodel_suser).  lid 0: every LWP of the
  * process for setparam (NetBSD's loop), the caller for the others.
  */
 import type { Gen } from '../engine/coroutine.ts';
@@ -24,7 +25,10 @@ import { lwpLock, lwpUnlock, mutexEnter, mutexExit } from '../kern/mutex.ts';
 import { lwpMigrate } from '../kern/lwp.ts';
 import { changePri } from '../kern/lwkt.ts';
 import { cpuNeedResched } from '../kern/synch.ts';
-import { LSIDL, LSZOMB, PRI_NONE, PRI_USER, PRI_USER_RT, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN, SCHED_RR } from '../kern/param.ts';
+import {
+  LSIDL, LSZOMB, PRI_NONE, PRI_USER, PRI_USER_RT, SCHED_FIFO, SCHED_OTHER, SCHED_PRI_MAX, SCHED_PRI_MIN,
+  SCHED_RR,
+} from '../kern/param.ts';
 import { isLid, lookupLwp, type Retval } from './sys_lwp.ts';
 
 export interface SchedParam {
@@ -46,16 +50,20 @@ export function* sysSchedSetparam(l: Lwp, lid: unknown, policy: unknown, priorit
   if (!Number.isInteger(priority)) return EINVAL;
   const pri = priority as number;
   if (pri !== PRI_NONE && (pri < SCHED_PRI_MIN || pri > SCHED_PRI_MAX)) return EINVAL;
-  if (policy === SCHED_OTHER && pri !== PRI_NONE) return EINVAL;
   if (policy !== SCHED_OTHER && pri === PRI_NONE) return EINVAL;
-  if (policy !== SCHED_OTHER && l.cred!.uid !== 0) return EPERM;
   const k = l.k;
   const p = l.proc;
   yield* mutexEnter(k, p.lock);
+  // As do_sched_setparam: the rules below apply to a matched LWP only, so
+  // an unknown lid is ESRCH; the first LWP that breaks one ends the walk.
   let n = 0;
+  let error = 0;
   for (const t of p.eachLwp()) {
     if (t.stat === LSIDL || t.stat === LSZOMB || (lid !== 0 && t.lid !== lid)) continue;
     n++;
+    if (policy === SCHED_OTHER && pri !== PRI_NONE) error = EINVAL;
+    else if (policy !== SCHED_OTHER && l.cred!.uid !== 0) error = EPERM; // kauth's secmodel_suser
+    if (error !== 0) break;
     yield* lwpLock(t);
     const kpri = convertPri(t, policy, pri);
     t.class = policy;
@@ -71,7 +79,7 @@ export function* sysSchedSetparam(l: Lwp, lid: unknown, policy: unknown, priorit
     }
   }
   mutexExit(k, p.lock);
-  return n === 0 ? ESRCH : 0;
+  return n === 0 ? ESRCH : error;
 }
 
 /** _sched_getparam: LWP lid's policy and sched_priority (lid 0: the caller). */

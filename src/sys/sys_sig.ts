@@ -14,7 +14,10 @@ import { execSingle } from '../kern/exit.ts';
 import { setExecImage } from '../kern/lwp.ts';
 import { LW_PENDSIG, SACTIVE, SSTOP } from '../kern/param.ts';
 import { kpsignal, sigprop, sigsetFrom, sigsetToArray } from '../kern/sig.ts';
-import { NSIG, SA_NODEFER, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, sigbit, type SigAction, type SigHandler } from '../kern/h/signal.ts';
+import {
+  NSIG, SA_NODEFER, SA_RESTART, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, sigbit, type SigAction,
+  type SigHandler,
+} from '../kern/h/signal.ts';
 import { isGeneratorFunction, type Retval } from './sys_lwp.ts';
 
 const UNCATCHABLE = sigbit(SIGKILL) | sigbit(SIGSTOP);
