@@ -160,6 +160,7 @@ export class Machine {
     if (check) {
       this.checker = new Checker(k);
       k.onStat = this.checker.onStat;
+      k.onTouch = this.checker.onTouch;
       this.engine.onStep = () => this.checker!.check();
     } else this.checker = null;
   }
@@ -196,7 +197,11 @@ export class Machine {
     if (this.dead !== null) return this.result('panic', { panic: this.dead });
     let stop: EngineStop;
     try {
+      // The checker sweeps everything at the first step (the host may have
+      // changed anything since the last run) and once more at the end.
+      this.checker?.sweepSoon();
       stop = this.engine.run(maxTicks, maxSteps);
+      this.checker?.sweep();
     } catch (e) {
       this.dead = this.toPanic(e);
       return this.result('panic', { panic: this.dead });

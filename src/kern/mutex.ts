@@ -34,6 +34,12 @@ function owner(k: Kernel): object {
 function take(k: Kernel, m: KMutex, o: object): void {
   m.owner = o;
   if (o !== INTR_OWNER) (o as Lwp).locks++;
+  if (k.onTouch !== null) k.onTouch(m);
+}
+
+/** Tell the checker l was locked (or lent a lock): its fields may change now. */
+function touch(l: Lwp): void {
+  if (l.k.onTouch !== null) l.k.onTouch(l);
 }
 
 /**
@@ -97,6 +103,7 @@ export function lwpLock(l: Lwp): Gen<void> {
   const k = l.k, m = l.mutex;
   if (m.owner !== null || mayInterleave(k)) return lwpLockWait(l);
   take(k, m, owner(k));
+  touch(l);
   return DONE;
 }
 
@@ -105,7 +112,7 @@ function* lwpLockWait(l: Lwp): Gen<void> {
   for (;;) {
     const old = l.mutex;
     yield* mutexEnter(k, old);
-    if (l.mutex === old) return;
+    if (l.mutex === old) return touch(l);
     mutexExit(k, old);
   }
 }
@@ -117,7 +124,9 @@ export function lwpUnlock(l: Lwp): void {
 
 /** lwp_trylock: lock the LWP if its lock is free right now. */
 export function lwpTrylock(l: Lwp): boolean {
-  return mutexTryEnter(l.k, l.mutex);
+  if (!mutexTryEnter(l.k, l.mutex)) return false;
+  touch(l);
+  return true;
 }
 
 /** lwp_locked: is the LWP locked (by us), and by `mtx` if given? */
@@ -129,6 +138,7 @@ export function lwpLocked(l: Lwp, mtx: KMutex | null = null): boolean {
 export function lwpSetlock(l: Lwp, m: KMutex): void {
   kassert(mutexOwned(l.k, l.mutex), () => `lwp_setlock: ${l.proc.pid}.${l.lid} not locked`);
   l.mutex = m;
+  touch(l);
 }
 
 /** lwp_unlock_to: lend the LWP a new lock and release the old one. */
@@ -136,5 +146,6 @@ export function lwpUnlockTo(l: Lwp, m: KMutex): void {
   kassert(lwpLocked(l), () => `lwp_unlock_to: ${l.proc.pid}.${l.lid} not locked`);
   const old = l.mutex;
   l.mutex = m;
+  touch(l);
   mutexExit(l.k, old);
 }

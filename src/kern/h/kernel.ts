@@ -57,6 +57,8 @@ export class Kernel {
   makeSys: (l: Lwp) => unknown = () => null;
   /** Called for every state change while tracing: the transition check hangs here. */
   onStat: ((l: Lwp, from: LwpStat, to: LwpStat, why: string) => void) | null = null;
+  /** Called for every mutex taken and every LWP locked while checking: the checker marks what a step touched. */
+  onTouch: ((o: Lwp | KMutex) => void) | null = null;
   readonly sleeptab = new SleepTab();
   readonly sysctl = new SysctlTree();
   /** Core dumps written so far (coredump in exit.ts). */
