@@ -11,24 +11,20 @@
 import { Engine, type EngineStop } from './engine/engine.ts';
 import { RecordingChooser, SeededChooser, type Chooser } from './engine/chooser.ts';
 import { Kernel } from './kern/h/kernel.ts';
-import type { Lwp } from './kern/h/lwp.ts';
-import type { CoreDump, Proc } from './kern/h/proc.ts';
+import type { CoreDump } from './kern/h/proc.ts';
 import { KernelPanic } from './kern/panic.ts';
 import type { KEvent, Listener, StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
 import { LwktRunQueue } from './kern/runq.ts';
 import { kernBoot, spawnFromHost } from './kern/proc.ts';
-import {
-  LPR_DETACHED, LSONPROC, MAXLWP, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_IDLE, PSTAT_NAMES, STAT_NAMES, SZOMB,
-} from './kern/param.ts';
-import { flagNames, LW_BITS } from './kern/h/flags.ts';
-import { wchanName } from './kern/sleepq.ts';
+import { MAXLWP } from './kern/param.ts';
 import { Checker } from './check/invariants.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
 import { SyscallError } from './sys/errors.ts';
 import { showCpu, showLwp, showProc, whatis } from './report/show.ts';
 import type { BlockedLwp } from './report/view.ts';
+import { blockedLwps, procInfo, procInfos, psRows, type ProcInfo, type PsRow } from './report/rows.ts';
 
 export interface MachineOptions {
   /** Number of virtual CPUs (1..256).  Default 4. */
@@ -65,7 +61,7 @@ export interface RunOptions {
 
 export type Outcome = 'idle' | 'deadlock' | 'panic' | 'limit';
 
-export type { BlockedLwp };
+export type { BlockedLwp, ProcInfo, PsRow };
 
 export interface RunResult {
   outcome: Outcome;
@@ -77,45 +73,6 @@ export interface RunResult {
   panic?: KernelPanic;
   /** For 'deadlock': the LWPs that can never run again. */
   blocked?: BlockedLwp[];
-}
-
-export interface PsRow {
-  pid: number;
-  lid: number;
-  stat: StatName;
-  /** CPU the LWP is on or was last on. */
-  cpu: number;
-  pri: number;
-  /** What it sleeps on ('' when not asleep). */
-  wchan: string;
-  name: string;
-  /** Names of the flags set: LW_* (l_flag) and LPR_DETACHED. */
-  flags: string[];
-}
-
-export interface ProcInfo {
-  pid: number;
-  ppid: number;
-  name: string;
-  uid: number;
-  stat: 'SIDL' | 'SACTIVE' | 'SDYING' | 'SSTOP' | 'SZOMB' | 'SDEAD';
-  nlwps: number;
-  nrlwps: number;
-  nzlwps: number;
-  ndlwps: number;
-  nlwpwait: number;
-  /** Exit status once the process has exited normally; null before, or if killed. */
-  exitStatus: number | null;
-  /** The signal that killed it (SIGSEGV for a program that threw); null otherwise. */
-  signal: number | null;
-  /** Why it was killed, when a program threw. */
-  fault: string | null;
-  /** It dumped core (m.kernel.cores has the snapshot). */
-  core: boolean;
-  /** Collected by its parent. */
-  reaped: boolean;
-  /** Ticks its LWPs have run (freed ones included). */
-  rtime: number;
 }
 
 export class Machine {
@@ -216,7 +173,7 @@ export class Machine {
         return this.result('panic', { panic: this.dead });
       }
       case 'quiescent': {
-        const blocked = this.blocked();
+        const blocked = blockedLwps(this);
         return blocked.length === 0 ? this.result('idle') : this.result('deadlock', { blocked });
       }
     }
@@ -250,13 +207,7 @@ export class Machine {
 
   /** One row per LWP of every process not yet reaped, idle LWPs included. */
   ps(): PsRow[] {
-    const rows: PsRow[] = [];
-    for (const p of [...this.kernel.procs.values()].sort((a, b) => a.pid - b.pid)) {
-      if (p.reaped) continue;
-      const lwps = [...p.eachLwp()].sort((a, b) => a.lid - b.lid);
-      for (const l of lwps) rows.push(this.row(l));
-    }
-    return rows;
+    return psRows(this);
   }
 
   /** A process by pid (reaped ones too), or undefined. */
@@ -272,36 +223,7 @@ export class Machine {
 
   /** Every process ever created except proc0, by pid. */
   procs(): ProcInfo[] {
-    return [...this.kernel.procs.values()].filter((p) => p !== this.kernel.proc0).sort((a, b) => a.pid - b.pid).map(procInfo);
-  }
-
-  private row(l: Lwp): PsRow {
-    const flags = flagNames(l.flag, LW_BITS);
-    if ((l.prflag & LPR_DETACHED) !== 0) flags.push('LPR_DETACHED');
-    return {
-      pid: l.proc.pid,
-      lid: l.lid,
-      stat: STAT_NAMES[l.stat] as StatName,
-      cpu: l.cpu.index,
-      pri: l.priority,
-      wchan: l.wchan === null ? '' : wchanName(l.wchan, l.wmesg),
-      name: l.name ?? '',
-      flags,
-    };
-  }
-
-  /** LWPs of live processes that can never run again (the run is quiescent). */
-  private blocked(): BlockedLwp[] {
-    const out: BlockedLwp[] = [];
-    for (const p of this.kernel.procs.values()) {
-      for (const l of p.eachLwp()) {
-        if ((l.flag & LW_IDLE) !== 0 || l.stat === LSZOMB) continue;
-        if (l.stat === LSSLEEP || l.stat === LSSTOP || l.stat === LSSUSPENDED || l.stat === LSONPROC) {
-          out.push({ pid: p.pid, lid: l.lid, stat: STAT_NAMES[l.stat] as StatName, wchan: wchanName(l.wchan, l.wmesg) });
-        }
-      }
-    }
-    return out.sort((a, b) => a.pid - b.pid || a.lid - b.lid);
+    return procInfos(this);
   }
 
   private result(outcome: Outcome, extra: Partial<RunResult> = {}): RunResult {
@@ -325,28 +247,6 @@ export class Machine {
       throw e;
     }
   }
-}
-
-function procInfo(p: Proc): ProcInfo {
-  const exited = p.stat === SZOMB || p.reaped;
-  return {
-    pid: p.pid,
-    ppid: p.pptr === null ? 0 : p.pptr.pid,
-    name: p.name,
-    uid: p.uid,
-    stat: PSTAT_NAMES[p.stat] as ProcInfo['stat'],
-    nlwps: p.nlwps,
-    nrlwps: p.nrlwps,
-    nzlwps: p.nzlwps,
-    ndlwps: p.ndlwps,
-    nlwpwait: p.nlwpwait,
-    exitStatus: exited && p.termsig === 0 ? p.xstat : null,
-    signal: exited && p.termsig !== 0 ? p.termsig : null,
-    fault: p.fault,
-    core: p.sig.core,
-    reaped: p.reaped,
-    rtime: p.rtime + [...p.eachLwp()].reduce((s, l) => s + l.rtime, 0),
-  };
 }
 
 export type { KEvent, StatName };

@@ -53,6 +53,10 @@ export class Kernel {
   readonly recent = new EventRing(50);
   /** The global process lock (proc_lock). */
   readonly procLock = new KMutex('proc_lock', false);
+  /*
+   * The two slots the layers above fill (the kernel may not import them):
+   * the system-call layer's Sys maker, and the checker's transition check.
+   */
   /** Builds the `sys` object a program receives; installed by the system-call layer. */
   makeSys: (l: Lwp) => unknown = () => null;
   /** Called for every state change while tracing: the transition check hangs here. */
