@@ -563,11 +563,15 @@ export function* lwpDelref2(l: Lwp): Gen<void> {
 }
 
 /** lwp_drainrefs: drop our own reference and wait for all others to go.  p.lock held. */
-export function* lwpDrainrefs(l: Lwp): Gen<void> {
+export function lwpDrainrefs(l: Lwp): Gen<void> {
   const k = l.k;
   kassert(mutexOwned(k, l.proc.lock), 'lwp_drainrefs: p.lock not held');
   kassert(l.refcnt !== 0, 'lwp_drainrefs: refcnt is zero');
   l.refcnt--;
+  return l.refcnt === 0 ? DONE : drainWait(l); // nobody else holds a reference: no generator
+}
+
+function* drainWait(l: Lwp): Gen<void> {
   while (l.refcnt !== 0) yield* cvWait(l, l.proc.lwpcv, l.proc.lock);
 }
 
