@@ -55,6 +55,7 @@ import type { Proc } from './h/proc.ts';
 import { EAGAIN, EINVAL, EPERM, EPROCLIM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 import { LPR_CRMOD, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
@@ -206,8 +207,8 @@ export function* lwpUpdateCreds(l: Lwp): Gen<void> {
 }
 
 /** LWP_CACHE_CREDS: on system call entry, refresh the cache if the process's credentials changed. */
-export function* lwpCacheCreds(l: Lwp): Gen<void> {
-  if ((l.prflag & LPR_CRMOD) !== 0) yield* lwpUpdateCreds(l);
+export function lwpCacheCreds(l: Lwp): Gen<void> {
+  return (l.prflag & LPR_CRMOD) !== 0 ? lwpUpdateCreds(l) : DONE; // unchanged: no generator
 }
 
 /**
