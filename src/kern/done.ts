@@ -15,3 +15,14 @@ export const DONE = Object.freeze({
   throw: (e: unknown) => { throw e; },
   [Symbol.iterator]() { return this; },
 }) as unknown as Gen<void>;
+
+/** A finished generator that returns v: for a plain path that ends early (an errno). */
+export function doneWith<T>(v: T): Gen<T> {
+  const r: IteratorResult<never, T> = { done: true, value: v };
+  return {
+    next: () => r,
+    return: () => r,
+    throw: (e: unknown) => { throw e; },
+    [Symbol.iterator]() { return this; },
+  } as unknown as Gen<T>;
+}
