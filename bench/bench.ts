@@ -20,6 +20,8 @@
  *      while 1 to 10,000 other LWPs sit runnable on its queue (SCHED_OTHER,
  *      below them): with the run queue's bitmask it must stay flat.
  *
+ * Timing is CPU time of this process (cpuNow), not wall time.
+ *
  * Why ratios: this runs on shared, noisy machines, so absolute rates move
  * from run to run.  A ceiling measured in the same process, seconds apart,
  * moves with them; quote "model = x% of the bare-generator ceiling" rather
@@ -41,13 +43,23 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Machine, SCHED_FIFO, type Sys } from '../src/index.ts';
+import { Machine, SCHED_FIFO, SeededChooser, type Sys } from '../src/index.ts';
 import { runDetached } from '../src/engine/coroutine.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
 import { benchExplore } from './explore.ts';
 
-const REPS = 7;
-const TARGET_MS = 250;
+const REPS = +(process.env.BENCH_REPS ?? 7);
+
+/**
+ * The clock of every timed section: this process's CPU time (user + system,
+ * all its threads), in ms.  On a loaded host wall time also counts the time
+ * the process waits for a core; CPU time does not, and is far steadier.
+ */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+const TARGET_MS = +(process.env.BENCH_MS ?? 250);
 const UNLIMITED = { maxTicks: Number.MAX_SAFE_INTEGER, maxSteps: Number.MAX_SAFE_INTEGER };
 
 /* ---------- the model ---------- */
@@ -67,9 +79,9 @@ function modelCreateWait(n: number, ncpu: number, check: boolean): number {
       if (got === lid) o.cycles++;
     }
   }, { name: 'bench', arg: out });
-  const t0 = performance.now();
+  const t0 = cpuNow();
   const r = m.run(UNLIMITED);
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   assert.equal(r.outcome, 'idle', r.panic?.message ?? r.outcome);
   assert.equal(out.cycles, n, 'every lwpWait collected the lid just created');
   assert.equal(out.ran, n, 'every child ran');
@@ -93,9 +105,9 @@ function pingPongMachine(n: number) {
 
 function modelPingPong(n: number): number {
   const { m, out } = pingPongMachine(n);
-  const t0 = performance.now();
+  const t0 = cpuNow();
   const r = m.run(UNLIMITED);
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   assert.equal(r.outcome, 'idle', r.panic?.message ?? r.outcome);
   assert.equal(out.a, n);
   assert.equal(out.b, n);
@@ -144,9 +156,9 @@ function modelSwitches(n: number, ncpu: number): number {
     yield* body(sys);
     for (let i = 1; i < nlwp; i++) yield* sys.lwpWait(0);
   }, { name: 'switches', arg: out });
-  const t0 = performance.now();
+  const t0 = cpuNow();
   const r = m.run(UNLIMITED);
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   assert.equal(r.outcome, 'idle', r.panic?.message ?? r.outcome);
   assert.equal(out.done, nlwp);
   const sw = m.kernel.cpus.reduce((a, c) => a + c.nswtch, 0);
@@ -194,13 +206,124 @@ function modelSwitchCost(n: number, runnable: number): number {
   m.run({ maxTicks: ph.start, maxSteps: Number.MAX_SAFE_INTEGER });
   const rq = m.kernel.cpus[0]!.runq.count;
   const sw0 = m.kernel.cpus[0]!.nswtch;
-  const t0 = performance.now();
+  const t0 = cpuNow();
   m.run({ maxTicks: ph.end, maxSteps: Number.MAX_SAFE_INTEGER });
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   const sw = m.kernel.cpus[0]!.nswtch - sw0;
   assert.ok(rq >= runnable, `only ${rq} queued for ${runnable} runnable`);
   assert.ok(sw >= 2 * n - 2 && out.trips >= n - 1, `runnable ${runnable}: ${sw} switches, ${out.trips} trips of ${n}`);
   return ms;
+}
+
+/* ---------- exploration-sized runs, the checker at scale, memory ---------- */
+
+/** Counts the decisions asked of the seeded chooser. */
+class CountingChooser extends SeededChooser {
+  decisions = 0;
+  override choose(n: number): number {
+    this.decisions++;
+    return super.choose(n);
+  }
+}
+
+/** The exploration scenario: main starts 3 workers that each yield twice, then waits for them. */
+function* freshMain(sys: Sys) {
+  const lids: number[] = [];
+  for (let i = 0; i < 3; i++) lids.push(yield* sys.lwpCreate(freshWorker));
+  for (const lid of lids) assert.equal(yield* sys.lwpWait(lid), lid);
+}
+function* freshWorker(sys: Sys) {
+  yield* sys.schedYield();
+  yield* sys.schedYield();
+}
+
+/** Decisions made by the last freshRuns call (per execution, averaged). */
+const freshDecisions = { check: 0, nocheck: 0 };
+/** n executions, each a fresh 2-CPU machine (seeds 1..n) running freshMain; returns the ms. */
+function freshRuns(n: number, check: boolean): number {
+  let decisions = 0;
+  const t0 = cpuNow();
+  for (let i = 0; i < n; i++) {
+    const chooser = new CountingChooser(i + 1);
+    const m = new Machine({ ncpu: 2, check, chooser });
+    m.spawn(freshMain, { name: 'fresh' });
+    const r = m.run(UNLIMITED);
+    if (r.outcome !== 'idle') assert.fail(r.panic?.message ?? r.outcome);
+    decisions += chooser.decisions;
+  }
+  const ms = cpuNow() - t0;
+  freshDecisions[check ? 'check' : 'nocheck'] = decisions / n;
+  return ms;
+}
+
+/**
+ * One machine per (parked, check), kept across repetitions: `parked` LWPs
+ * of another process asleep in _lwp_park (made once, untimed).  A timed
+ * repetition spawns a fresh create+exit+wait loop of n cycles beside them.
+ */
+const parkedMachines = new Map<string, Machine>();
+function parkedMachine(parked: number, check: boolean): Machine {
+  const key = `${parked}/${check}`;
+  let m = parkedMachines.get(key);
+  if (m !== undefined) return m;
+  m = new Machine({ ncpu: 1, check, maxlwp: 65535 });
+  if (parked > 0) {
+    m.spawn(function* (sys: Sys) {
+      for (let i = 1; i < parked; i++) yield* sys.lwpCreate(parker);
+      yield* sys.lwpPark();
+    }, { name: 'parkers' });
+    assert.equal(m.run(UNLIMITED).outcome, 'deadlock');
+  }
+  assert.equal(m.kernel.alllwp.size - m.kernel.proc0.nlwps, parked);
+  parkedMachines.set(key, m);
+  return m;
+}
+function* parker(sys: Sys) {
+  yield* sys.lwpPark();
+}
+
+function modelCreateWaitBeside(n: number, parked: number, check: boolean): number {
+  const m = parkedMachine(parked, check);
+  const out = { cycles: 0, ran: 0 };
+  m.spawn(function* (sys: Sys, o: typeof out) {
+    for (let i = 0; i < n; i++) {
+      const lid = yield* sys.lwpCreate(child, o);
+      if ((yield* sys.lwpWait(lid)) === lid) o.cycles++;
+    }
+  }, { name: 'bench', arg: out });
+  const t0 = cpuNow();
+  const r = m.run(UNLIMITED);
+  const ms = cpuNow() - t0;
+  assert.equal(r.outcome, parked === 0 ? 'idle' : 'deadlock', r.panic?.message ?? r.outcome);
+  assert.equal(out.cycles, n);
+  assert.equal(out.ran, n);
+  return ms;
+}
+
+/** Heap after a full GC, in bytes. */
+function heapUsed(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Heap a machine with `parked` parked LWPs (one process, its main LWP
+ * parked too) holds beyond an empty machine's: { total bytes, bytes per LWP }.
+ */
+function parkedHeap(parked: number): { bytes: number; perLwp: number } {
+  const empty = new Machine({ ncpu: 1, check: false, maxlwp: 65535 });
+  const h0 = heapUsed();
+  const m = new Machine({ ncpu: 1, check: false, maxlwp: 65535 });
+  m.spawn(function* (sys: Sys) {
+    for (let i = 1; i < parked; i++) yield* sys.lwpCreate(parker);
+    yield* sys.lwpPark();
+  }, { name: 'parkers' });
+  assert.equal(m.run(UNLIMITED).outcome, 'deadlock');
+  assert.equal(m.kernel.alllwp.size - m.kernel.proc0.nlwps, parked);
+  const h1 = heapUsed();
+  assert.ok(empty.kernel.procs.size > 0 && m.kernel.procs.size > 0); // both alive while measured
+  return { bytes: h1 - h0, perLwp: (h1 - h0) / parked };
 }
 
 /* ---------- the ceilings: bare generators, no kernel ---------- */
@@ -211,12 +334,12 @@ function* bareChild(out: { ran: number }) {
 
 function ceilingCreateWait(n: number): number {
   const out = { ran: 0 };
-  const t0 = performance.now();
+  const t0 = cpuNow();
   for (let i = 0; i < n; i++) {
     const g = bareChild(out);          // "create"
     while (g.next().done !== true);    // run it to its exit; "wait" is the loop ending
   }
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   assert.equal(out.ran, n);
   return ms;
 }
@@ -229,13 +352,13 @@ function* bareYielder(n: number): Generator<Req, void, unknown> {
 function ceilingPingPong(n: number): number {
   const a = bareYielder(n), b = bareYielder(n);
   let yields = 0;
-  const t0 = performance.now();
+  const t0 = cpuNow();
   for (;;) {
     const ra = a.next(), rb = b.next();
     if (ra.done === true && rb.done === true) break;
     yields += (ra.done === true ? 0 : 1) + (rb.done === true ? 0 : 1);
   }
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   assert.equal(yields, 2 * n);
   return ms;
 }
@@ -319,7 +442,17 @@ const r = measureAll({
   rq1: (n) => modelSwitchCost(n, 1),      // n round trips, 1..10,000 runnable LWPs queued
   rq100: (n) => modelSwitchCost(n, 100),
   rq10k: (n) => modelSwitchCost(n, 10_000),
+  fresh: (n) => freshRuns(n, false),          // n executions of a fresh 2-CPU machine
+  freshCheck: (n) => freshRuns(n, true),
+  park0: (n) => modelCreateWaitBeside(n, 0, false),   // create+exit+wait beside 0 / 1,000 / 10,000 parked LWPs
+  park0check: (n) => modelCreateWaitBeside(n, 0, true),
+  park1k: (n) => modelCreateWaitBeside(n, 1000, false),
+  park1kcheck: (n) => modelCreateWaitBeside(n, 1000, true),
+  park10k: (n) => modelCreateWaitBeside(n, 10_000, false),
 });
+parkedMachines.clear();
+const heap2k = parkedHeap(2000);
+const heap64k = parkedHeap(65535);
 
 const rows: [string, keyof typeof r, keyof typeof r][] = [
   ['create+exit+wait, 1 cpu', 'create1', 'ceilCreate'],
@@ -359,7 +492,23 @@ for (const row of t2) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(w2
 const flat = r.rq1.rate / r.rq10k.rate;
 console.log(`switch cost at 10,000 runnable / at 1 runnable: ${flat.toFixed(2)}x (flat = 1)`);
 console.log(`\ncost of the checker: ${(r.create1.rate / r.create1check.rate).toFixed(1)}x (1 cpu), ${(r.create4.rate / r.create4check.rate).toFixed(1)}x (4 cpu)`);
-console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+
+// Exploration-sized runs, the checker and the lifecycle beside parked LWPs, memory.
+const t3 = [['scale', 'figure', 'reps n', 'spread', 'note']];
+const dec = (k: 'check' | 'nocheck') => freshDecisions[k];
+t3.push(['fresh 2-cpu machine, main + 3 workers', `${fmt(r.fresh.rate)} exec/s`, fmt(r.fresh.n), `${(r.fresh.spread * 100).toFixed(1)}%`, `${fmt(r.fresh.rate * dec('nocheck'))} decisions/s (${dec('nocheck').toFixed(1)} per execution)`]);
+t3.push(['  the same, checked', `${fmt(r.freshCheck.rate)} exec/s`, fmt(r.freshCheck.n), `${(r.freshCheck.spread * 100).toFixed(1)}%`, `${fmt(r.freshCheck.rate * dec('check'))} decisions/s`]);
+const ck0 = r.park0.rate / r.park0check.rate, ck1k = r.park1k.rate / r.park1kcheck.rate;
+t3.push(['checker cost, 0 parked LWPs', `${ck0.toFixed(2)}x`, fmt(r.park0check.n), `${(r.park0check.spread * 100).toFixed(1)}%`, 'create+exit+wait, unchecked/checked rate']);
+t3.push(['checker cost, 1,000 parked LWPs', `${ck1k.toFixed(2)}x`, fmt(r.park1kcheck.n), `${(r.park1kcheck.spread * 100).toFixed(1)}%`, `growth ${(ck1k / ck0).toFixed(2)}x (flat = 1)`]);
+const live10k = r.park0.rate / r.park10k.rate;
+t3.push(['lifecycle, 10,000 live LWPs / none', `${live10k.toFixed(2)}x`, fmt(r.park10k.n), `${(r.park10k.spread * 100).toFixed(1)}%`, 'cost growth (flat = 1)']);
+t3.push(['heap per parked LWP', `${(heap2k.perLwp / 1024).toFixed(2)} KiB`, '2,000', '-', 'heap after GC, beyond an empty machine']);
+t3.push(['65,535 live LWPs (maxlwp 65535)', `${(heap64k.bytes / 1048576).toFixed(1)} MB`, '65,535', '-', `${(heap64k.perLwp / 1024).toFixed(2)} KiB each`]);
+const w3 = t3[0]!.map((_, c) => Math.max(...t3.map((row) => row[c]!.length)));
+console.log('');
+for (const row of t3) console.log(row.map((cell, c) => (c === 0 || c === 4 ? cell.padEnd(w3[c]!) : cell.padStart(w3[c]!))).join('  ').trimEnd());
+console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
 // Explore throughput (issue 11): bench/explore.ts.
 const exploreRates = await benchExplore();
@@ -382,4 +531,9 @@ console.log(JSON.stringify({
   runnableRatios: Object.fromEntries(rqRows.map(([, k]) => [k, round((2 * r[k].rate) / ceilYield)])),
   switchCostGrowth10k: round(flat, 3),
   explore: exploreRates,
+  fresh: { execPerSec: round(r.fresh.rate), decisionsPerSec: round(r.fresh.rate * dec('nocheck')), checkedExecPerSec: round(r.freshCheck.rate), checkedDecisionsPerSec: round(r.freshCheck.rate * dec('check')), decisionsPerExec: round(dec('nocheck'), 3) },
+  checkCostParked: { parked0: round(ck0, 3), parked1000: round(ck1k, 3) },
+  lifecycleGrowth10kLive: round(live10k, 3),
+  heapPerParkedLwpKiB: round(heap2k.perLwp / 1024, 3),
+  heap65535LwpsMB: round(heap64k.bytes / 1048576, 3),
 }));

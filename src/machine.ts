@@ -17,6 +17,7 @@ import type { KEvent, Listener, StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
 import { LwktRunQueue } from './kern/runq.ts';
 import { kernBoot, spawnFromHost } from './kern/proc.ts';
+import { MAXLWP } from './kern/param.ts';
 import { Checker } from './check/invariants.ts';
 import { Sys, type ProgramFn } from './sys/sys.ts';
 import { isGeneratorFunction } from './sys/sys_lwp.ts';
@@ -45,6 +46,11 @@ export interface MachineOptions {
   record?: boolean;
   /** Preempt kernel code at choice points outside critical sections (off by default, as in 2003 DragonFly). */
   kpreempt?: boolean;
+  /**
+   * cpu_maxlwp(): the most LWPs this machine supports (1..65,535), and the
+   * boot value of kern.maxlwp.  Default 2048 (MAXLWP).
+   */
+  maxlwp?: number;
 }
 
 export interface RunOptions {
@@ -92,6 +98,8 @@ export class Machine {
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${String(opts.seed)}`);
     const syscallCost = opts.syscallCost ?? 1;
     if (!Number.isInteger(syscallCost) || syscallCost < 0) throw new RangeError(`syscallCost must be a non-negative integer, got ${String(opts.syscallCost)}`);
+    const maxlwp = opts.maxlwp ?? MAXLWP;
+    if (!Number.isInteger(maxlwp) || maxlwp < 1 || maxlwp > 65535) throw new RangeError(`maxlwp must be an integer from 1 to 65535, got ${String(opts.maxlwp)}`);
     let personality: Personality = NETBSD_6;
     if (typeof opts.personality === 'string') {
       const p = PERSONALITIES[opts.personality];
@@ -103,13 +111,14 @@ export class Machine {
     this.ncpu = ncpu;
     this.engine = new Engine(this.recorder ?? base, opts.quantum ?? 100);
     const check = opts.check ?? true;
-    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true });
+    this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true, maxlwp });
     this.kernel.makeSys = (l) => new Sys(l);
     kernBoot(this.kernel, ncpu, () => new LwktRunQueue());
     const k = this.kernel;
     if (check) {
       this.checker = new Checker(k);
       k.onStat = this.checker.onStat;
+      k.onTouch = this.checker.onTouch;
       this.engine.onStep = () => this.checker!.check();
     } else this.checker = null;
   }
@@ -146,7 +155,11 @@ export class Machine {
     if (this.dead !== null) return this.result('panic', { panic: this.dead });
     let stop: EngineStop;
     try {
+      // The checker sweeps everything at the first step (the host may have
+      // changed anything since the last run) and once more at the end.
+      this.checker?.sweepSoon();
       stop = this.engine.run(maxTicks, maxSteps);
+      this.checker?.sweep();
     } catch (e) {
       this.dead = this.toPanic(e);
       return this.result('panic', { panic: this.dead });

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelPanic, Machine, type Sys } from '../src/index.ts';
 import { LSZOMB } from '../src/kern/param.ts';
-import { procOf } from './inspect.ts';
+import { lwpOf, procOf } from './inspect.ts';
+import { SWEEP_EVERY } from '../src/check/invariants.ts';
 
 function* busy(sys: Sys) {
   yield* sys.lwpCreate(function* (s: Sys) { yield* s.sleep(100); });
@@ -81,4 +82,31 @@ test('with check: false the checker is off (for speed) but kernel assertions sti
   m.kernel.procs.get(1)!.nrlwps += 5; // not checked
   assert.equal(m.run().outcome, 'idle');
   assert.equal(m.checker, null);
+});
+
+test('between full sweeps a change is still caught at the step where it happens, beside 300 parked LWPs', () => {
+  for (const corrupt of ['counter', 'refcnt', 'lock'] as const) {
+    const m = new Machine({ ncpu: 2, seed: 3 });
+    const at = { step: -1 };
+    m.spawn(function* (sys: Sys) {
+      for (let i = 0; i < 299; i++) yield* sys.lwpCreate(function* (s: Sys) { yield* s.lwpPark(); });
+      yield* sys.lwpPark();
+    }, { name: 'parkers' });
+    m.spawn(function* (sys: Sys) {
+      for (let i = 0; i < 3 * SWEEP_EVERY; i++) yield* sys.schedYield(); // well past the first sweep
+      const l = lwpOf(sys);
+      at.step = l.k.engine.steps;
+      if (corrupt === 'counter') procOf(sys).nzlwps++;
+      else if (corrupt === 'refcnt') l.refcnt = -1;
+      else l.mutex = l.cpu.spcMutex; // LSONPROC is covered by spc_lwplock
+      yield* sys.compute(10);
+      yield* sys.schedYield();
+    }, { name: 'victim' });
+    const r = m.run();
+    assert.equal(r.outcome, 'panic', corrupt);
+    assert.match(r.panic!.message, corrupt === 'counter' ? /nzlwps/ : corrupt === 'refcnt' ? /refcnt -1/ : /covered by cpu\d\.spc_mutex/, corrupt);
+    assert.ok(at.step > SWEEP_EVERY, `${corrupt}: corrupted after the first sweeps (step ${at.step})`);
+    assert.equal(r.steps, at.step, `${corrupt}: caught at the step of the change`);
+    assert.ok(m.checker!.sweeps < m.checker!.checks / 100, `${corrupt}: most checks were incremental (${m.checker!.sweeps} sweeps of ${m.checker!.checks})`);
+  }
 });

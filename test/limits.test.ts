@@ -239,3 +239,28 @@ test('setuid moves the process\'s LWP charges to the new uid; counts never go ne
   assert.deepEqual(o.end, [0, 0]);
   assert.equal(m.proc(pid)!.uid, 700);
 });
+
+test('the maxlwp machine option (cpu_maxlwp): bounds kern.maxlwp and sets its boot value; out of 1..65535 is a RangeError', () => {
+  for (const v of [0, 65536, 1.5, -1]) assert.throws(() => new Machine({ maxlwp: v }), RangeError, String(v));
+  const small = new Machine({ ncpu: 1, maxlwp: 3 });
+  assert.equal(small.sysctl('kern.maxlwp'), 3);
+  assert.throws(() => small.sysctl('kern.maxlwp', 4), /EINVAL/, 'above cpu_maxlwp');
+  const o: Record<string, unknown> = {};
+  small.spawn(function* (sys: Sys) {
+    const r = yield* makeParkers(sys, 5);
+    o.small = [r.lids.length, r.code];
+    yield* release(sys, r.lids);
+  }, { uid: 0 });
+  assertIdle(small.run());
+  assert.deepEqual(o.small, [2, 'EAGAIN'], 'the first LWP and two more make maxlwp = 3');
+  // Past the default 2048: 3000 live LWPs in one machine (root is exempt from RLIMIT_NTHR).
+  const big = new Machine({ ncpu: 2, maxlwp: 3001, check: false });
+  assert.equal(big.sysctl('kern.maxlwp'), 3001);
+  big.spawn(function* (sys: Sys) {
+    const r = yield* makeParkers(sys, 3001);
+    o.big = [r.lids.length, r.code, big.kernel.alllwp.size - big.kernel.proc0.nlwps];
+    yield* release(sys, r.lids);
+  }, { uid: 0 });
+  assertIdle(big.run({ maxTicks: 10_000_000, maxSteps: 100_000_000 }));
+  assert.deepEqual(o.big, [3000, 'EAGAIN', 3001], '3000 parked beside the first LWP, then EAGAIN');
+});

@@ -29,7 +29,8 @@
  * the kernel may break it briefly while holding the lock, exactly as the
  * seed's locking rules allow.  A violation throws KernelPanic.
  */
-import type { CpuInfo } from '../kern/h/cpu.ts';
+import { CpuInfo } from '../kern/h/cpu.ts';
+import { KMutex } from '../kern/h/mutex.ts';
 import type { Kernel } from '../kern/h/kernel.ts';
 import type { Lwp } from '../kern/h/lwp.ts';
 import type { Proc } from '../kern/h/proc.ts';
@@ -45,41 +46,157 @@ function name(l: Lwp): string {
   return `lwp ${l.proc.pid}.${l.lid}`;
 }
 
-export class Checker {
-  /** How many full checks ran (so tests can see the checker was live). */
-  checks = 0;
+/** Steps between two full sweeps (between them only what a step touched is checked). */
+export const SWEEP_EVERY = 1024;
 
-  constructor(private readonly k: Kernel) {}
+/**
+ * What a step touched, as the kernel reports it (k.onTouch, k.onStat): the
+ * LWPs locked or changing state, the processes and CPUs whose locks were
+ * taken.  Every step checks those, each CPU's current LWP, pending
+ * migrations, and whatever a held lock kept from being checked last time;
+ * a full sweep runs every SWEEP_EVERY steps, when a run starts (the host
+ * may have changed anything between runs) and when it ends.
+ */
+class Touched {
+  lwps = new Set<Lwp>();
+  procs = new Set<Proc>();
+  cpus = new Set<CpuInfo>();
+  clear(): void {
+    this.lwps.clear();
+    this.procs.clear();
+    this.cpus.clear();
+  }
+}
+
+export class Checker {
+  /** How many checks ran, full or incremental (so tests can see the checker was live). */
+  checks = 0;
+  /** How many of them were full sweeps. */
+  sweeps = 0;
+  private sinceSweep = 0;
+  private sweepNext = true;
+  /** Marks for the next check, and the set being checked (swapped each step). */
+  private next = new Touched();
+  private cur = new Touched();
+  /** Whose lock each mutex is: a process's p.lock, a CPU's spc locks. */
+  private readonly lockOf = new Map<KMutex, Proc | CpuInfo>();
+
+  constructor(private readonly k: Kernel) {
+    for (const ci of k.cpus) {
+      this.lockOf.set(ci.spcMutex, ci);
+      this.lockOf.set(ci.spcLwplock, ci);
+    }
+  }
 
   /** The transition check: installed as the kernel's onStat hook. */
   readonly onStat = (l: Lwp, from: LwpStat, to: LwpStat, why: string): void => {
+    this.next.lwps.add(l);
     if (legalTransition(l, from, to)) return;
     throw new KernelPanic(`illegal state transition ${STAT_NAMES[from]} -> ${STAT_NAMES[to]} of ${name(l)} (${why})`);
   };
 
+  /** The kernel's onTouch hook: an LWP was locked (or lent a lock), or a mutex was taken. */
+  readonly onTouch = (o: Lwp | KMutex): void => {
+    if (!(o instanceof KMutex)) {
+      this.next.lwps.add(o);
+      return;
+    }
+    const owner = this.lockOf.get(o);
+    if (owner === undefined) return;
+    if (owner instanceof CpuInfo) this.next.cpus.add(owner);
+    else this.next.procs.add(owner);
+  };
+
+  /** Make the next check a full sweep. */
+  sweepSoon(): void {
+    this.sweepNext = true;
+  }
+
+  /** After every step: a full sweep now and then, otherwise what the step touched. */
   check(): void {
     this.checks++;
+    if (this.sweepNext || ++this.sinceSweep >= SWEEP_EVERY) this.sweep();
+    else this.checkTouched();
+  }
+
+  /** Everything: every process, every LWP, every CPU. */
+  sweep(): void {
+    this.sweeps++;
+    this.sinceSweep = 0;
+    this.sweepNext = false;
     const k = this.k;
+    this.next.clear();
     for (const p of k.procs.values()) {
-      if (p !== k.proc0 && p.lock.owner === null) this.checkCounters(p);
+      this.checkProc(p);
       for (const l of p.eachLwp()) this.checkLwp(l);
       if (p.kse !== null && (p.sflag & PS_WEXIT) === 0) checkKse(p, (m) => this.fail(m));
     }
-    const queued = this.queued;
-    queued.clear();
+    this.queued.clear();
     for (const ci of k.cpus) {
       this.checkRunning(ci);
-      if (ci.spcMutex.owner !== null) continue;
-      const bad = ci.runq.verify();
-      if (bad !== null) this.fail(`cpu${ci.index} run queue: ${bad}`);
-      for (const l of ci.runq.items()) {
-        if (queued.has(l)) this.fail(`${name(l)} is on more than one run queue`);
-        queued.add(l);
-        if (l.stat !== LSRUN) this.fail(`${name(l)} on cpu${ci.index}'s run queue in state ${STAT_NAMES[l.stat]}`);
-        if (l.cpu !== ci) this.fail(`${name(l)} on cpu${ci.index}'s run queue but l.cpu is cpu${l.cpu.index}`);
-      }
-      if (ci.curlwp.cpu !== ci) this.fail(`cpu${ci.index}'s curlwp ${name(ci.curlwp)} thinks it is on cpu${ci.curlwp.cpu.index}`);
+      this.checkRunq(ci);
     }
+  }
+
+  /** What the last step touched, each CPU's current LWP, and the pending migrations. */
+  private checkTouched(): void {
+    const k = this.k;
+    const t = this.next;
+    this.next = this.cur;
+    this.cur = t;
+    for (const ci of k.cpus) t.lwps.add(ci.curlwp);
+    for (const l of this.migrations.keys()) t.lwps.add(l);
+    for (const l of t.lwps) if (l.proc !== k.proc0) t.procs.add(l.proc);
+    for (const p of t.procs) {
+      if (k.procs.get(p.pid) !== p) continue; // reaped
+      this.lockOf.set(p.lock, p);
+      this.checkProc(p);
+      for (const l of p.eachLwp()) {
+        t.lwps.delete(l);
+        this.checkLwp(l);
+      }
+    }
+    for (const l of t.lwps) if (k.alllwp.has(l)) this.checkLwp(l);
+    this.queued.clear();
+    for (const ci of k.cpus) {
+      this.checkRunning(ci);
+      if (t.cpus.has(ci)) this.checkRunq(ci);
+      else if (ci.curlwp.cpu !== ci) this.fail(`cpu${ci.index}'s curlwp ${name(ci.curlwp)} thinks it is on cpu${ci.curlwp.cpu.index}`);
+    }
+    t.clear();
+  }
+
+  /**
+   * The checks of one process.  Covered by p.lock: while it is held the
+   * process is checked again at the next step.  (More "check this process"
+   * functions plug in here.)
+   */
+  private checkProc(p: Proc): void {
+    if (p === this.k.proc0) return;
+    this.lockOf.set(p.lock, p);
+    if (p.lock.owner !== null) {
+      this.next.procs.add(p);
+      return;
+    }
+    this.checkCounters(p);
+  }
+
+  /** ci's run queue (covered by spc_mutex: held, it is checked at the next step) and curlwp. */
+  private checkRunq(ci: CpuInfo): void {
+    const queued = this.queued;
+    if (ci.spcMutex.owner !== null) {
+      this.next.cpus.add(ci);
+      return;
+    }
+    const bad = ci.runq.verify();
+    if (bad !== null) this.fail(`cpu${ci.index} run queue: ${bad}`);
+    for (const l of ci.runq.items()) {
+      if (queued.has(l)) this.fail(`${name(l)} is on more than one run queue`);
+      queued.add(l);
+      if (l.stat !== LSRUN) this.fail(`${name(l)} on cpu${ci.index}'s run queue in state ${STAT_NAMES[l.stat]}`);
+      if (l.cpu !== ci) this.fail(`${name(l)} on cpu${ci.index}'s run queue but l.cpu is cpu${l.cpu.index}`);
+    }
+    if (ci.curlwp.cpu !== ci) this.fail(`cpu${ci.index}'s curlwp ${name(ci.curlwp)} thinks it is on cpu${ci.curlwp.cpu.index}`);
   }
 
   private readonly queued = new Set<Lwp>();
@@ -178,7 +295,10 @@ export class Checker {
     if (l.locks < 0) this.fail(`${name(l)} holds ${l.locks} locks`);
     if (l.locks > 0 && l.cpu.curlwp !== l) this.fail(`${name(l)} holds ${l.locks} lock(s) while off CPU`);
     if (l.stat === LSONPROC && l.cpu.curlwp !== l) this.fail(`${name(l)} is LSONPROC but cpu${l.cpu.index} runs ${name(l.cpu.curlwp)}`);
-    if (l.mutex.owner !== null) return; // its state may be mid-change
+    if (l.mutex.owner !== null) {
+      this.next.lwps.add(l); // its state may be mid-change: again at the next step
+      return;
+    }
     const want = this.lockFor(l);
     if (want !== null && l.mutex !== want) {
       this.fail(`${name(l)} in ${STAT_NAMES[l.stat]} is covered by ${l.mutex.name}, expected ${want.name}`);

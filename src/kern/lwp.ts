@@ -25,7 +25,8 @@
  * those in LSRUN, LSONPROC, LSSLEEP (and LSIDL during creation); ndlwps
  * the detached; nlwpwait the LWPs inside lwp_wait1.
  */
-import { call, type Gen } from '../engine/coroutine.ts';
+import type { Gen } from '../engine/coroutine.ts';
+import { DONE } from './done.ts';
 import type { CpuInfo } from './h/cpu.ts';
 import { Lwp, type LwpStart } from './h/lwp.ts';
 import type { Proc } from './h/proc.ts';
@@ -126,21 +127,25 @@ function* lwpEntry(l: Lwp): Gen<never> {
     try {
       // The first trip to user mode is inside the try: a KSE upcall thread's
       // user code (the UTS) starts from there (thread_userret).
-      if (first) yield* call(miUserret(l));
+      if (first) {
+        const u = miUserret(l);
+        if (u !== DONE) yield u; // a frame of its own, as call() made
+      }
       first = false;
-      yield* call(start.fn(l.sys, start.arg) as Gen<unknown>);
+      yield start.fn(l.sys, start.arg) as Gen<unknown>; // its own frame: exec unwinds to here
     } catch (error) {
       fault = { error };
     }
-    if (fault !== null) yield* call(userFault(l, fault.error));
+    if (fault !== null) yield userFault(l, fault.error);
     // exec() unwinds the old image's frames down to here and leaves the new one.
     const next = l.execImage;
     if (next === null) break;
     l.execImage = null;
     start = next;
-    yield* call(miUserret(l)); // back to user mode, in the new image
+    const u = miUserret(l); // back to user mode, in the new image
+    if (u !== DONE) yield u;
   }
-  yield* call(lwpExit(l));
+  yield lwpExit(l);
   return l.k.panic('lwp_exit returned');
 }
 
@@ -578,11 +583,15 @@ export function* lwpDelref2(l: Lwp): Gen<void> {
 }
 
 /** lwp_drainrefs: drop our own reference and wait for all others to go.  p.lock held. */
-export function* lwpDrainrefs(l: Lwp): Gen<void> {
+export function lwpDrainrefs(l: Lwp): Gen<void> {
   const k = l.k;
   kassert(mutexOwned(k, l.proc.lock), 'lwp_drainrefs: p.lock not held');
   kassert(l.refcnt !== 0, 'lwp_drainrefs: refcnt is zero');
   l.refcnt--;
+  return l.refcnt === 0 ? DONE : drainWait(l); // nobody else holds a reference: no generator
+}
+
+function* drainWait(l: Lwp): Gen<void> {
   while (l.refcnt !== 0) yield* cvWait(l, l.proc.lwpcv, l.proc.lock);
 }
 

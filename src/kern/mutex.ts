@@ -11,6 +11,13 @@
  * releases it).  Code between yields is atomic, so a release needs no
  * choice point.
  *
+ * The fast path: a free lock, at a point where the engine says nothing
+ * could interleave (no other CPU can move, no preemption is due, nobody
+ * explores), is taken by a plain call.  The choice point would have
+ * resumed us at once, so the run is the same; mutexEnter and lwpLock then
+ * return DONE, a generator that is already finished, so callers keep
+ * writing `yield* mutexEnter(k, m)`.
+ *
  * Ownership is checked: only the owner releases, and an LWP's count of held
  * locks must be zero when it returns to user mode or switches away holding
  * anything but its own LWP lock.
@@ -20,6 +27,7 @@ import { INTR_OWNER, type KMutex } from './h/mutex.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 
 /**
  * A watcher of every acquisition and release (the explorer's lock-order
@@ -42,11 +50,24 @@ function take(k: Kernel, m: KMutex, o: object): void {
   m.owner = o;
   if (o !== INTR_OWNER) (o as Lwp).locks++;
   if (watcher !== null) watcher.acquired(k, m, o);
+  if (k.onTouch !== null) k.onTouch(m);
+}
+
+/** Tell the checker l was locked (or lent a lock): its fields may change now. */
+function touch(l: Lwp): void {
+  if (l.k.onTouch !== null) l.k.onTouch(l);
 }
 
 /** mutex_enter: called without m held; returns with m held by the current LWP. */
-export function* mutexEnter(k: Kernel, m: KMutex): Gen<void> {
-  if (k.engine.mayInterleave()) yield choice(m.name);
+export function mutexEnter(k: Kernel, m: KMutex): Gen<void> {
+  if (m.owner !== null || k.engine.mayInterleave()) return mutexEnterChoice(k, m);
+  take(k, m, owner(k));
+  return DONE;
+}
+
+/** mutex_enter past a choice point: another CPU may take m first, then we spin. */
+function* mutexEnterChoice(k: Kernel, m: KMutex): Gen<void> {
+  yield choice(m.name);
   const o = owner(k);
   kassert(m.owner !== o, () => `mutex_enter: locking against myself: ${m.name}`);
   if (m.owner !== null) {
@@ -86,12 +107,20 @@ function describe(o: object | null): string {
 }
 
 /** lwp_lock: lock the LWP's current lock, retrying if it moved while we waited. */
-export function* lwpLock(l: Lwp): Gen<void> {
+export function lwpLock(l: Lwp): Gen<void> {
+  const k = l.k, m = l.mutex;
+  if (m.owner !== null || k.engine.mayInterleave()) return lwpLockWait(l);
+  take(k, m, owner(k));
+  touch(l);
+  return DONE;
+}
+
+function* lwpLockWait(l: Lwp): Gen<void> {
   const k = l.k;
   for (;;) {
     const old = l.mutex;
     yield* mutexEnter(k, old);
-    if (l.mutex === old) return;
+    if (l.mutex === old) return touch(l);
     mutexExit(k, old);
   }
 }
@@ -103,7 +132,9 @@ export function lwpUnlock(l: Lwp): void {
 
 /** lwp_trylock: lock the LWP if its lock is free right now. */
 export function lwpTrylock(l: Lwp): boolean {
-  return mutexTryEnter(l.k, l.mutex);
+  if (!mutexTryEnter(l.k, l.mutex)) return false;
+  touch(l);
+  return true;
 }
 
 /** lwp_locked: is the LWP locked (by us), and by `mtx` if given? */
@@ -115,6 +146,7 @@ export function lwpLocked(l: Lwp, mtx: KMutex | null = null): boolean {
 export function lwpSetlock(l: Lwp, m: KMutex): void {
   kassert(mutexOwned(l.k, l.mutex), () => `lwp_setlock: ${l.proc.pid}.${l.lid} not locked`);
   l.mutex = m;
+  touch(l);
 }
 
 /** lwp_unlock_to: lend the LWP a new lock and release the old one. */
@@ -122,5 +154,6 @@ export function lwpUnlockTo(l: Lwp, m: KMutex): void {
   kassert(lwpLocked(l), () => `lwp_unlock_to: ${l.proc.pid}.${l.lid} not locked`);
   const old = l.mutex;
   l.mutex = m;
+  touch(l);
   mutexExit(l.k, old);
 }

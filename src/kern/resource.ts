@@ -55,7 +55,8 @@ import type { Proc } from './h/proc.ts';
 import { EAGAIN, EINVAL, EPERM, EPROCLIM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
 import { kassert } from './panic.ts';
-import { LPR_CRMOD, MAXLWP, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
+import { DONE } from './done.ts';
+import { LPR_CRMOD, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
 function charge(p: Proc, diff: number): number {
@@ -69,7 +70,7 @@ function charge(p: Proc, diff: number): number {
 export function resourceState(k: Kernel): ResourceState {
   let st = k.resource;
   if (st === null) {
-    st = { maxlwp: MAXLWP, cpuMaxlwp: MAXLWP, maxThreadsPerProc: 0, lwpcnt: new Map(), limit0: [] };
+    st = { maxlwp: k.cpuMaxlwp, cpuMaxlwp: k.cpuMaxlwp, maxThreadsPerProc: 0, lwpcnt: new Map(), limit0: [] };
     st.limit0 = makeLimit0(st.maxlwp);
     k.resource = st;
   }
@@ -215,8 +216,8 @@ export function* lwpUpdateCreds(l: Lwp): Gen<void> {
 }
 
 /** LWP_CACHE_CREDS: on system call entry, refresh the cache if the process's credentials changed. */
-export function* lwpCacheCreds(l: Lwp): Gen<void> {
-  if ((l.prflag & LPR_CRMOD) !== 0) yield* lwpUpdateCreds(l);
+export function lwpCacheCreds(l: Lwp): Gen<void> {
+  return (l.prflag & LPR_CRMOD) !== 0 ? lwpUpdateCreds(l) : DONE; // unchanged: no generator
 }
 
 /**

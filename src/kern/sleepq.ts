@@ -18,6 +18,7 @@ import { lwpLock, lwpLocked, lwpSetlock, lwpUnlockTo, mutexEnter, mutexExit, mut
 import { EINTR, EWOULDBLOCK } from './errno.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
 import { kseSleepUpcall } from './kse.ts';
 import { stSleepError } from './single.ts';
@@ -254,26 +255,31 @@ export function cvTimedwaitSig(l: Lwp, cv: CondVar, mtx: KMutex, timo: number): 
 }
 
 /** cv_broadcast: wake every waiter.  The caller normally holds the interlock. */
-export function* cvBroadcast(k: Kernel, cv: CondVar): Gen<void> {
+export function cvBroadcast(k: Kernel, cv: CondVar): Gen<void> {
   const sq = k.sleeptab.queueOf(cv);
-  if (!sq.waiters.has(cv)) return; // cv_has_waiters: nobody to wake, no lock taken
-  yield* mutexEnter(k, sq.lock);
-  yield* sleepqWake(sq, cv, Infinity);
-  mutexExit(k, sq.lock);
+  if (!sq.waiters.has(cv)) return DONE; // cv_has_waiters: nobody to wake, no lock taken, no generator
+  return cvWake(k, sq, cv, Infinity);
 }
 
 /** cv_signal: wake one waiter. */
-export function* cvSignal(k: Kernel, cv: CondVar): Gen<void> {
+export function cvSignal(k: Kernel, cv: CondVar): Gen<void> {
   const sq = k.sleeptab.queueOf(cv);
-  if (!sq.waiters.has(cv)) return;
+  if (!sq.waiters.has(cv)) return DONE;
+  return cvWake(k, sq, cv, 1);
+}
+
+function* cvWake(k: Kernel, sq: SleepQueue, cv: CondVar, n: number): Gen<void> {
   yield* mutexEnter(k, sq.lock);
-  yield* sleepqWake(sq, cv, 1);
+  yield* sleepqWake(sq, cv, n);
   mutexExit(k, sq.lock);
 }
 
 /** Wait until no CPU still runs l (the spin at the end of lwp_free). */
-export function* waitOffCpu(l: Lwp): Gen<void> {
-  if ((l.pflag & LP_RUNNING) !== 0 || l.cpu.curlwp === l) {
-    yield spin(() => (l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l, `lwp ${l.proc.pid}.${l.lid} off cpu`);
-  }
+export function waitOffCpu(l: Lwp): Gen<void> {
+  if ((l.pflag & LP_RUNNING) !== 0 || l.cpu.curlwp === l) return spinOffCpu(l);
+  return DONE; // already off: no generator
+}
+
+function* spinOffCpu(l: Lwp): Gen<void> {
+  yield spin(() => (l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l, `lwp ${l.proc.pid}.${l.lid} off cpu`);
 }

@@ -27,6 +27,7 @@ import {
 } from './param.ts';
 import { kassert } from './panic.ts';
 import { kseRequeue, kseSetrunqueue, kseSwitchout, threadUserret } from './kse.ts';
+import { DONE } from './done.ts';
 import { priLevel } from './runq.ts';
 
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
@@ -322,10 +323,20 @@ export function* kyield(l: Lwp): Gen<void> {
  * mi_userret: on the way back to user mode (end of a system call, or a
  * trap out of user time).  Reschedule if asked, then handle LW_USERRET.
  */
-export function* miUserret(l: Lwp): Gen<void> {
+export function miUserret(l: Lwp): Gen<void> {
+  if (l.cpu.wantResched || (l.flag & LW_USERRET) !== 0 || l.kse !== null) return miUserretWork(l);
+  userretLocks(l);
+  return DONE; // nothing to do: no generator
+}
+
+function* miUserretWork(l: Lwp): Gen<void> {
   if (l.cpu.wantResched) yield* preempt(l);
   if ((l.flag & LW_USERRET) !== 0) yield* lwpUserret(l);
   if (l.kse !== null) yield* threadUserret(l);
+  userretLocks(l);
+}
+
+function userretLocks(l: Lwp): void {
   kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
 }
 

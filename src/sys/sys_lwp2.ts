@@ -14,6 +14,7 @@
  * Where NetBSD 6's code and its manual pages disagree, these follow the
  * code (the doc comment of each call says where).
  */
+import { doneWith } from '../kern/done.ts';
 import type { Gen } from '../engine/coroutine.ts';
 import type { Lwp } from '../kern/h/lwp.ts';
 import { EINVAL, ENAMETOOLONG, ENODEV, EBUSY, ESRCH } from '../kern/errno.ts';
@@ -50,25 +51,29 @@ export interface ParkOptions {
  * As in NetBSD 6, the unpark happens before the timeout is even looked at,
  * so a park with a bad timeout still unparks its target.
  */
-export function* sysLwpPark(l: Lwp, opts: unknown, rv: Retval<void>): Gen<number> {
+export function sysLwpPark(l: Lwp, opts: unknown, rv: Retval<void>): Gen<number> {
   if (opts !== undefined && opts !== null && typeof opts !== 'object') {
     rv.detail = 'the options must be an object';
-    return EINVAL;
+    return doneWith(EINVAL);
   }
   const o = (opts ?? {}) as ParkOptions;
   if (o.timeout !== undefined && typeof o.timeout !== 'number') {
     rv.detail = 'timeout must be a number of ticks';
-    return EINVAL;
+    return doneWith(EINVAL);
   }
   const unpark = o.unpark ?? 0;
   if (!isLid(unpark)) {
     rv.detail = 'unpark must be a lid';
-    return EINVAL;
+    return doneWith(EINVAL);
   }
-  if (unpark !== 0) {
-    const error = yield* lwpUnpark(l, unpark, o.unparkHint);
-    if (error !== 0) return error;
-  }
+  // Plain park: lwp_park's generator is the call's frame (one generator fewer per parked LWP).
+  if (unpark === 0) return lwpPark(l, o.timeout, o.hint);
+  return unparkThenPark(l, unpark, o);
+}
+
+function* unparkThenPark(l: Lwp, unpark: number, o: ParkOptions): Gen<number> {
+  const error = yield* lwpUnpark(l, unpark, o.unparkHint);
+  if (error !== 0) return error;
   return yield* lwpPark(l, o.timeout, o.hint);
 }
 

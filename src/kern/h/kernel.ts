@@ -7,7 +7,7 @@ import type { Engine } from '../../engine/engine.ts';
 import { burn, type BurnReq } from '../../engine/coroutine.ts';
 import { EventRing, type KEvent, type Listener, type StatName } from '../events.ts';
 import { KernelPanic } from '../panic.ts';
-import { LSRUN, LSSLEEP, STAT_NAMES, type LwpStat } from '../param.ts';
+import { LSRUN, LSSLEEP, MAXLWP, STAT_NAMES, type LwpStat } from '../param.ts';
 import type { Personality } from '../personality.ts';
 import { SysctlTree } from '../sysctl.ts';
 import type { CpuInfo } from './cpu.ts';
@@ -31,6 +31,8 @@ export interface KernelOptions {
   checking: boolean;
   /** Preempt kernel code at choice points outside critical sections (off by default). */
   kpreempt?: boolean;
+  /** cpu_maxlwp(): the most LWPs the machine supports, and the boot value of kern.maxlwp (default MAXLWP). */
+  maxlwp?: number;
 }
 
 export class Kernel {
@@ -59,6 +61,8 @@ export class Kernel {
   makeSys: (l: Lwp) => unknown = () => null;
   /** Called for every state change while tracing: the transition check hangs here. */
   onStat: ((l: Lwp, from: LwpStat, to: LwpStat, why: string) => void) | null = null;
+  /** Called for every mutex taken and every LWP locked while checking: the checker marks what a step touched. */
+  onTouch: ((o: Lwp | KMutex) => void) | null = null;
   readonly sleeptab = new SleepTab();
   readonly sysctl = new SysctlTree();
   /** Core dumps written so far (coredump in exit.ts). */
@@ -67,6 +71,8 @@ export class Kernel {
   readonly lwkt = { switchCount: 0, preemptHit: 0, preemptMiss: 0, preemptWeird: 0, untimelySwitch: 0 };
   /** Kernel preemption at choice points (the machine option). */
   readonly kpreempt: boolean;
+  /** cpu_maxlwp() (the machine option maxlwp). */
+  readonly cpuMaxlwp: number;
   /** The tunables and the uidinfo table (resource.ts); made at boot by resourceInit. */
   resource: ResourceState | null = null;
   /** The specificdata domain of LWPs (specific.ts); made at the first key. */
@@ -85,6 +91,7 @@ export class Kernel {
     this.checking = opts.checking;
     this.tracing = opts.checking;
     this.kpreempt = opts.kpreempt === true;
+    this.cpuMaxlwp = opts.maxlwp ?? MAXLWP;
   }
 
   get now(): number { return this.engine.now; }
