@@ -244,8 +244,8 @@ test('the lock-order detector reports a reversal with both acquisition paths, th
   assert.deepEqual([...lor.cycle].sort(), ['alpha', 'beta']);
   assert.equal(lor.paths.length, 2);
   const text = formatReversal(lor);
-  assert.match(text, /alpha -> beta: lwp 0\.\d+ took alpha in lwktEntry > ab > mutexEnter, then beta in lwktEntry > ab > mutexEnter/);
-  assert.match(text, /beta -> alpha: lwp 0\.\d+ took beta in lwktEntry > ba > mutexEnter, then alpha in lwktEntry > ba > mutexEnter/);
+  assert.match(text, /alpha -> beta: lwp 0\.\d+ took alpha in lwktEntry > ab > mutexEnterChoice, then beta in lwktEntry > ab > mutexEnterChoice/);
+  assert.match(text, /beta -> alpha: lwp 0\.\d+ took beta in lwktEntry > ba > mutexEnterChoice, then alpha in lwktEntry > ba > mutexEnterChoice/);
   // The clean kernel's own paths make no reversal on the planted-bug scenarios.
   for (const b of BUGS) assert.equal(explore(b.scenario, { strategy: 'random', runs: 40 }).lockOrder, undefined, b.id);
 });
@@ -279,7 +279,7 @@ test('a kernel panic names its path and the locks held: a sleep with a spin lock
     },
   });
   const a = explore(sleeper, { strategy: 'seeds', runs: 1, shrink: false });
-  assert.match(a.found!.message, /^panic: mi_switch: 0\.\d+ switching away holding 1 lock\(s\) \[cpu0, lwp 0\.\d+ in lwktEntry > sleeper > cvWaitCommon > sleepqBlock > miSwitch; holding spinlk \(spin\) taken in lwktEntry > sleeper > mutexEnter\]$/);
+  assert.match(a.found!.message, /^panic: mi_switch: 0\.\d+ switching away holding 1 lock\(s\) \[cpu0, lwp 0\.\d+ in lwktEntry > sleeper > cvWaitCommon > sleepqBlock > miSwitch; holding spinlk \(spin\) taken in lwktEntry > sleeper > mutexEnterChoice\]$/);
 
   const shared = new WeakMap<Machine, InstanceType<typeof KMutex>>();
   const lockOf = (m: Machine) => { let x = shared.get(m); if (!x) shared.set(m, (x = new KMutex('victim', false))); return x; };

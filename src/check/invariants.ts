@@ -129,7 +129,6 @@ export class Checker {
     for (const p of k.procs.values()) {
       this.checkProc(p);
       for (const l of p.eachLwp()) this.checkLwp(l);
-      if (p.kse !== null && (p.sflag & PS_WEXIT) === 0) checkKse(p, (m) => this.fail(m));
     }
     this.queued.clear();
     for (const ci of k.cpus) {
@@ -173,6 +172,8 @@ export class Checker {
    */
   private checkProc(p: Proc): void {
     if (p === this.k.proc0) return;
+    // KSE lists change only in stretches without a yield: they hold at every step, p.lock or not.
+    if (p.kse !== null && (p.sflag & PS_WEXIT) === 0) checkKse(p, (m) => this.fail(m));
     this.lockOf.set(p.lock, p);
     if (p.lock.owner !== null) {
       this.next.procs.add(p);
