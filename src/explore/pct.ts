@@ -15,7 +15,7 @@
  * with probability at least 1/(n·k^(d-1)).
  */
 import { CpuCond, type Cpu } from '../engine/engine.ts';
-import { pickPoints, type RunEnv, type RunPolicy, type Strategy } from './strategy.ts';
+import { highest, pickPoints, type RunEnv, type RunPolicy, type Strategy } from './strategy.ts';
 
 export class PctStrategy implements Strategy {
   readonly name: string;
@@ -60,8 +60,7 @@ export class PctStrategy implements Strategy {
       decide(kind, n, cpu) {
         if (kind === 'cpu') {
           const ready = engine.readyCpus();
-          let best = 0;
-          for (let i = 1; i < n; i++) if (of(ready[i]!) > of(ready[best]!)) best = i;
+          const best = highest(ready, n, of);
           atStep(ready[best]!);
           return best;
         }

@@ -13,7 +13,7 @@
  * decisions (jitter, preemption) are sampled with a small probability.
  */
 import { CpuCond, type Cpu } from '../engine/engine.ts';
-import type { RunEnv, RunPolicy, Strategy } from './strategy.ts';
+import { highest, type RunEnv, type RunPolicy, type Strategy } from './strategy.ts';
 
 export class PosStrategy implements Strategy {
   readonly name = 'pos';
@@ -37,8 +37,7 @@ export class PosStrategy implements Strategy {
       decide(kind, n, cpu) {
         if (kind === 'cpu') {
           const ready = engine.readyCpus();
-          let best = 0;
-          for (let i = 1; i < n; i++) if (of(ready[i]!) > of(ready[best]!)) best = i;
+          const best = highest(ready, n, of);
           ran(ready[best]!);
           return best;
         }

@@ -55,3 +55,10 @@ export function pickPoints(rng: SeededChooser, n: number, k: number): number[] {
   while (s.size < want) s.add(rng.choose(Math.max(1, n)));
   return [...s].sort((a, b) => a - b);
 }
+
+/** The index of the ready CPU whose priority `of` is highest (the first on a tie). */
+export function highest<C>(ready: readonly C[], n: number, of: (c: C) => number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (of(ready[i]!) > of(ready[best]!)) best = i;
+  return best;
+}

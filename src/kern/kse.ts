@@ -472,6 +472,22 @@ export function kseSwitchout(l: Lwp, ci: CpuInfo): void {
 }
 
 /**
+ * Lend l's KSE (TDI_LOAN: l owns it, kg_lq holds it) and give it to the
+ * first thread waiting for one.  Called with l locked, in one stretch.
+ */
+function kseLoan(l: Lwp, ke: Kse, why = ''): void {
+  const kg = l.kse!.ksegrp;
+  l.kse!.flags |= TDI_LOAN;
+  ke.bound = l;
+  ke.thread = null;
+  ke.state = KES_UNQUEUED;
+  kg.lq.push(ke);
+  kg.loanKses++;
+  kev(l, 'loan', ke, why);
+  kseReassign(ke, l.cpu, l);
+}
+
+/**
  * A bound thread holding its KSE has stopped (job control), switching out
  * or where it slept (proc_stop).  It does not need the KSE while stopped:
  * if a thread of its group waits for one, lend it (TDI_LOAN), so that the
@@ -485,14 +501,7 @@ export function kseStopped(l: Lwp): void {
   if (ke === null || ke.thread !== l || ke.bound !== null || (kt.flags & (TDF_UNBOUND | TDI_LOAN)) !== 0) return;
   const kg = kt.ksegrp;
   if (firstUnassigned(kg) === null) return;
-  kt.flags |= TDI_LOAN;
-  ke.bound = l;
-  ke.thread = null;
-  ke.state = KES_UNQUEUED;
-  kg.lq.push(ke);
-  kg.loanKses++;
-  kev(l, 'loan', ke, 'stopped');
-  kseReassign(ke, l.cpu, l);
+  kseLoan(l, ke, 'stopped');
 }
 
 /* ---- Upcalls ---- */
@@ -675,14 +684,7 @@ function* kseLend(l: Lwp, ke: Kse): Gen<void> {
     lwpUnlock(l);
     return;
   }
-  kt.flags |= TDI_LOAN;
-  ke.bound = l;
-  ke.thread = null;
-  ke.state = KES_UNQUEUED;
-  kg.lq.push(ke);
-  kg.loanKses++;
-  kev(l, 'loan', ke);
-  kseReassign(ke, l.cpu, l);
+  kseLoan(l, ke);
   l.proc.nrlwps--;
   k.setStat(l, LSSUSPENDED, 'loan');
   yield* miSwitch(l);
