@@ -17,7 +17,8 @@ import { RunObserver } from '../src/report/observe.ts';
 import { bundlePage, servePage, type ServedPage } from '../src/web/serve.ts';
 import { startView } from '../src/cli/view.ts';
 import { RunIndex } from '../src/web/model.ts';
-import { suspendRace } from '../src/web/challenges.ts';
+import { CHALLENGES, suspendRace } from '../src/web/challenges.ts';
+import { DECISION_LABELS, Game } from '../src/web/play.ts';
 import { main as workers } from '../examples/cli-workers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -305,5 +306,40 @@ test('100,000 events on 64 CPUs: the page loads, scrubs and steps', async () => 
   await p.screenshot({ path: join(ARTIFACTS, 'big.png') });
   assert.deepEqual((p as unknown as { errors: string[] }).errors, []);
   console.log(`# 100k events, 64 CPUs: loaded in ${loaded} ms, 4 scrubs + 20 steps + 2 zooms in ${scrubbed} ms`);
+  await p.close();
+});
+
+test('be the scheduler with delays (d): a delay decision answered with its key, the run replays it, undo', async () => {
+  const rec = new Machine({ ncpu: 1 });
+  const r0 = new Recorder(rec);
+  rec.spawn(workers, { name: 'workers' });
+  const p = await open(r0.run({ program: 'workers' }).rec);
+  await p.keyboard.press('p');
+  await p.keyboard.press('d');
+  assert.match(await p.textContent('#play-count') ?? '', /delays and preemptions on \(0 answered\)/);
+  const kind = () => p.getAttribute('#play-question', 'data-kind');
+  let presses = 0;
+  while ((await kind()) !== 'delay' && presses++ < 50) await p.keyboard.press('1');
+  assert.equal(await kind(), 'delay');
+  assert.deepEqual(await p.$$eval('#play button.opt', (b) => b.map((x) => x.textContent)),
+    DECISION_LABELS.delay.map((l, i) => `${i + 1}: ${l}`));
+  type W = { lwpkit: { game: { answers: number[]; kinds: string[] }; play: { rec: Recording } } };
+  const before = await p.evaluate(() => (window as unknown as W).lwpkit.play.rec.events.length);
+  await p.keyboard.press('4'); // stall 20 ticks
+  const got = await p.evaluate(() => { const l = (window as unknown as W).lwpkit; return { answers: l.game.answers, kinds: l.game.kinds, events: l.play.rec.events, choices: l.play.rec.choices }; });
+  assert.deepEqual(got.kinds.slice(-1), ['delay']);
+  assert.deepEqual(got.answers.slice(-1), [3]);
+  assert.ok(got.choices.includes(3), 'the choice log has the stall');
+  assert.match(await p.textContent('#play-count') ?? '', /\(1 answered\)/);
+  // The page's machine is the one a Game with these answers gives in node.
+  const g = new Game(CHALLENGES[0]!);
+  g.setDecide(true);
+  for (const a of got.answers) g.choose(a);
+  assert.deepEqual(got.events, JSON.parse(JSON.stringify(g.state().rec.events)));
+  await p.keyboard.press('u');
+  assert.equal(await kind(), 'delay', 'undo brings the delay back');
+  assert.equal(await p.evaluate(() => (window as unknown as W).lwpkit.play.rec.events.length), before);
+  assert.match(await p.textContent('#play-count') ?? '', /\(0 answered\)/);
+  assert.deepEqual((p as unknown as { errors: string[] }).errors, []);
   await p.close();
 });

@@ -6,7 +6,8 @@ import { Recorder } from '../src/trace/record.ts';
 import { RunIndex, STATES, lstateOf } from '../src/web/model.ts';
 import { RunObserver } from '../src/report/observe.ts';
 import { MAXSLP_TICKS, psLines } from '../src/report/ps.ts';
-import { Game } from '../src/web/play.ts';
+import { DECISION_LABELS, Game } from '../src/web/play.ts';
+import type { Chooser, DecisionKind } from '../src/engine/chooser.ts';
 import { CHALLENGES, suspendRace } from '../src/web/challenges.ts';
 import { main as workers } from '../examples/cli-workers.ts';
 
@@ -147,4 +148,51 @@ test("STAT letters from a frame's rows and the rows' sleep times equal psLines w
     for (const x of got) seen.add(x);
   }
   assert.ok(seen.has('I') && seen.has('S') && seen.has('OK'), [...seen].join(' '));
+});
+
+/** A deciding chooser that gives `answers` to every decision but jitter (0), then 0: what a deciding Game asks, outside the Game. */
+class Answers implements Chooser {
+  private i = 0;
+  constructor(private readonly answers: readonly number[]) {}
+  choose(): number { throw new Error('the engine asks decide()'); }
+  decide(kind: DecisionKind): number { return kind === 'jitter' ? 0 : this.answers[this.i++] ?? 0; }
+}
+
+test('be the scheduler with delays: a stall is asked, answered, replayed, and undone', () => {
+  const sc = CHALLENGES[0]!;
+  const g = new Game(sc);
+  g.setDecide(true);
+  let guard = 0;
+  // The first delay asked of a CPU running a user LWP.
+  while (!(g.state().kind === 'delay' && g.state().about !== 'idle') && guard++ < 200) g.choose(0);
+  const before = g.state();
+  assert.equal(before.kind, 'delay');
+  assert.deepEqual(before.options!.map((o) => o.what), DECISION_LABELS.delay);
+  assert.ok(before.options!.every((o) => o.cpu === before.cpu && o.cpu >= 0));
+  const n = g.answers.length;
+  g.choose(3); // stall this CPU 20 ticks
+  assert.deepEqual(g.kinds.slice(-1), ['delay']);
+  const held = g.state();
+  // The choice log of the run has the hold in it, and the same answers outside the Game give the same run.
+  assert.equal(held.rec.choices.filter((c) => c === 3).length, g.answers.filter((c) => c === 3).length);
+  const run = (answers: readonly number[]) => {
+    const m = new Machine({ ncpu: sc.ncpu, chooser: new Answers(answers), record: true });
+    const r = new Recorder(m);
+    m.spawn(sc.program, { name: sc.id });
+    return r.run({ program: sc.id }).rec.events;
+  };
+  const goOn = run([...g.answers.slice(0, n), 0]);
+  const holdOn = run(g.answers);
+  assert.notDeepEqual(holdOn, goOn, 'stalling the CPU changes the run');
+  assert.deepEqual(held.rec.events, holdOn.slice(0, held.rec.events.length));
+  g.undo();
+  const back = g.state();
+  assert.equal(back.kind, 'delay');
+  assert.equal(back.cpu, before.cpu);
+  assert.deepEqual(back.rec.events, before.rec.events);
+  assert.deepEqual(g.kinds.length, n);
+  // Off again: only CPUs are asked.
+  g.setDecide(false);
+  assert.equal(g.answers.length, 0);
+  for (let i = 0; i < 20 && g.state().options !== null; i++) { assert.equal(g.state().kind, 'cpu'); g.auto(); }
 });

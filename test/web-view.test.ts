@@ -1,11 +1,13 @@
 /* lwpkit view without a browser: what it serves, where, and its errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startView } from '../src/cli/view.ts';
 import { main } from '../src/cli/main.ts';
+import { replay } from '../src/explore/explore.ts';
+import type { Schedule } from '../src/explore/schedule.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lwpkit-view-'));
 
@@ -114,4 +116,39 @@ test('view --schedule runs the program under the answers given and attaches them
   const f = io();
   assert.equal(await main(['view', '--schedule', none, 'example:workers'], f.io), 64);
   assert.match(f.err[0]!, /no list of answers/);
+});
+
+test('view --schedule takes the schedule lwpkit explore --out writes, and replays it exactly', async () => {
+  const file = join(tmp, 'explore-racy.json');
+  const fixture = 'test/fixtures/explore-racy.ts';
+  assert.equal(await main(['explore', fixture, '--out', file], io().io), 1, 'the explorer finds the lost update');
+  const sched = JSON.parse(readFileSync(file, 'utf8')) as Schedule;
+  assert.ok(sched.kinds.includes('d') && sched.answers.some((a, i) => a !== 0 && sched.kinds[i] === 'd'), 'the schedule holds a CPU back');
+  // The explorer's own replay of the file, its events kept.
+  const { scenario } = await import('./fixtures/explore-racy.ts');
+  const want: unknown[] = [];
+  const r = replay(scenario, sched, (m) => { m.on((e) => { want.push({ ...e }); }); });
+  assert.match(r.failure ?? '', /lost update: n = 1/);
+  const o = io();
+  const page = await startView(['--schedule', file, fixture], o.io);
+  assert.ok(typeof page !== 'number', o.err.join('\n'));
+  try {
+    assert.ok(o.out.some((l) => /lost update: n = 1/.test(l)), o.out.join('\n'));
+    const got = await (await fetch(page.url + 'recording.json')).json() as { events: unknown[]; frames: { c?: number }[]; schedule: { choices: number[]; labels: string[] } };
+    assert.deepEqual(got.schedule.choices, sched.answers);
+    assert.equal(got.schedule.labels.length, sched.answers.length);
+    assert.ok(got.schedule.labels.some((l) => l.startsWith('delay: hold back')));
+    assert.equal(got.frames[got.frames.length - 1]!.c, sched.answers.length, 'every decision of the file was asked');
+    assert.deepEqual(got.events, JSON.parse(JSON.stringify(want)));
+  } finally {
+    await page.close();
+  }
+  const e = io();
+  assert.equal(await main(['view', '--schedule', file, '--ncpu', '3', fixture], e.io), 64);
+  assert.match(e.err[0]!, /explored on 2 CPUs, not 3/);
+  const bent = join(tmp, 'bent.json');
+  writeFileSync(bent, JSON.stringify({ ...sched, kinds: 'p' + sched.kinds.slice(1), options: [3, ...sched.options.slice(1)] }));
+  const b = io();
+  assert.equal(await main(['view', '--schedule', bent, fixture], b.io), 64);
+  assert.match(b.err[0]!, /the schedule diverges at decision 0: it has preempt of 3, the run asks cpu of 2/);
 });

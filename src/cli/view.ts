@@ -20,6 +20,10 @@ import { listExamples, main, type Io } from './main.ts';
 import { checkRecording, Recorder } from '../trace/record.ts';
 import { Machine, PERSONALITIES, SeededChooser, type ChoiceKind, type Chooser, type ProgramFn } from '../index.ts';
 import { bundlePage, servePage, type ServedPage } from '../web/serve.ts';
+import { DECISION_LABELS } from '../web/play.ts';
+import { scenarioOf } from '../explore/run.ts';
+import { LETTER_KIND, parseSchedule, type Schedule } from '../explore/schedule.ts';
+import type { DecisionKind } from '../engine/chooser.ts';
 
 export const VIEW_HELP = `usage: lwpkit view [run options] <program.ts|example:NAME>
        lwpkit view <recording.json>
@@ -214,6 +218,66 @@ class ScheduleChooser implements Chooser {
 }
 
 /**
+ * Replays the decisions of an explore schedule (src/explore/schedule.ts) as
+ * the engine asks them, kind by kind; past its end, the default hardware
+ * (option 0).  A decision of another kind or size is an error.
+ */
+class DecisionReplay implements Chooser {
+  private i = 0;
+  constructor(private readonly s: Schedule) {}
+  choose(): number { throw new Error('DecisionReplay: the engine asks decide()'); }
+  decide(kind: DecisionKind, n: number): number {
+    const s = this.s;
+    if (this.i >= s.answers.length) return 0;
+    const i = this.i++;
+    const k = LETTER_KIND[s.kinds[i]!]!, m = s.options[i]!;
+    if (k !== kind || m !== n) throw new ViewError(`the schedule diverges at decision ${i}: it has ${k} of ${m}, the run asks ${kind} of ${n}`);
+    return s.answers[i]!;
+  }
+}
+
+const JITTER_LABELS = ['as given', 'one tick more', 'twice as long'];
+
+/** One line per decision of an explore schedule: "delay cpu? hold back ...". */
+function decisionLabel(kind: DecisionKind, n: number, a: number): string {
+  const l = kind === 'cpu' ? `ready CPU ${a} of ${n}` : kind === 'jitter' ? JITTER_LABELS[a] : DECISION_LABELS[kind][a];
+  return `${kind}: ${l ?? a}`;
+}
+
+/** Run a program (or explore scenario) under an explore schedule and record it; the schedule carries the machine. */
+async function recordExploreSchedule(target: string, file: string, s: Schedule, ncpu: number | undefined, io: Io): Promise<string> {
+  if (ncpu !== undefined && ncpu !== s.ncpu) throw new ViewError(`--schedule: ${file} was explored on ${s.ncpu} CPUs, not ${ncpu}`);
+  let path = resolve(target);
+  if (target.startsWith('example:')) {
+    const ex = listExamples().find((e) => e.name === target.slice('example:'.length));
+    if (ex === undefined) throw new ViewError(`no example '${target.slice('example:'.length)}' (lwpkit examples lists them)`);
+    path = ex.path;
+  } else if (!existsSync(path) || !statSync(path).isFile()) throw new ViewError(`${target}: no such file`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(path).href) as Record<string, unknown>;
+  } catch (e) {
+    throw new ViewError(`${target}: cannot load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+  const base = scenarioOf(mod);
+  if (base === null) throw new ViewError(`${target}: exports neither a scenario nor a default or 'main' generator function`);
+  const sc = base();
+  const m = new Machine({ ...sc.machine, ncpu: s.ncpu, chooser: new DecisionReplay(s), record: true });
+  const r = new Recorder(m);
+  sc.setup?.(m);
+  const name = basename(path).replace(/\.[^.]+$/, '').replace(/^cli-/, '');
+  m.spawn(sc.main, { name: sc.main.name || 'main', uid: sc.uid ?? 0 });
+  const { rec, result } = r.run({ program: name, seed: s.seed, maxTicks: s.maxTicks });
+  const cause = result.panic?.cause;
+  if (cause instanceof ViewError) throw cause;
+  const labels = s.answers.map((a, i) => decisionLabel(LETTER_KIND[s.kinds[i]!]!, s.options[i]!, a));
+  rec.schedule = { source: file, choices: [...s.answers], labels };
+  const verdict = sc.check !== undefined ? sc.check(m, result) : null;
+  io.out(`outcome: ${result.outcome} at tick ${result.ticks}${result.panic ? `: ${result.panic.message}` : ''}${typeof verdict === 'string' && verdict !== '' ? ` (${verdict})` : ''}`);
+  return JSON.stringify(rec);
+}
+
+/**
  * The answers of a schedule file: `choices` (a recording, or a plain
  * { choices, labels? }), or `schedule.choices`, or `decisions` when that is
  * a list of numbers or of objects with a numeric `answer`.
@@ -237,6 +301,7 @@ export function scheduleFrom(x: unknown): { choices: number[]; labels?: string[]
 /** Run the program under a schedule file's answers and record it, the schedule attached. */
 async function recordSchedule(args: readonly string[], target: string, file: string, io: Io): Promise<string> {
   let ncpu = 4;
+  let ncpuGiven: number | undefined;
   let seed = 1;
   let personality = 'netbsd-6';
   for (let i = 0; i < args.length; i++) {
@@ -246,6 +311,7 @@ async function recordSchedule(args: readonly string[], target: string, file: str
     if (a === '--ncpu') {
       if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new ViewError(`--ncpu: expected 1..256, got '${v}'`);
       ncpu = Number(v);
+      ncpuGiven = ncpu;
     } else if (a === '--seed') {
       if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new ViewError(`--seed: expected an integer, got '${v}'`);
       seed = Number(v);
@@ -258,6 +324,11 @@ async function recordSchedule(args: readonly string[], target: string, file: str
   if (!existsSync(path) || !statSync(path).isFile()) throw new ViewError(`--schedule: ${file}: no such file`);
   let x: unknown;
   try { x = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new ViewError(`--schedule: ${file}: not JSON: ${e instanceof Error ? e.message : String(e)}`); }
+  if (typeof x === 'object' && x !== null && typeof (x as { kinds?: unknown }).kinds === 'string') {
+    let s: Schedule;
+    try { s = parseSchedule(x); } catch (e) { throw new ViewError(`--schedule: ${file}: ${e instanceof Error ? e.message : String(e)}`); }
+    return recordExploreSchedule(target, file, s, ncpuGiven, io);
+  }
   const sch = scheduleFrom(x);
   if (sch === null) throw new ViewError(`--schedule: ${file}: no list of answers (choices, schedule.choices or decisions)`);
   const { name, program } = await loadTarget(target);

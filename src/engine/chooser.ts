@@ -64,7 +64,18 @@ export class SeededChooser implements Chooser {
 /** Records every answer of an inner chooser, so a run can be replayed. */
 export class RecordingChooser implements Chooser {
   readonly log: number[] = [];
-  constructor(private readonly inner: Chooser) {}
+  /** Only when the inner chooser decides (the engine tests for its presence). */
+  decide?: (kind: DecisionKind, n: number, cpu: number) => number;
+  constructor(private readonly inner: Chooser) {
+    const d = inner.decide;
+    if (d !== undefined) {
+      this.decide = (kind, n, cpu) => {
+        const a = d.call(inner, kind, n, cpu);
+        this.log.push(a);
+        return a;
+      };
+    }
+  }
   choose(n: number, kind: ChoiceKind): number {
     const c = this.inner.choose(n, kind);
     this.log.push(c);

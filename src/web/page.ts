@@ -537,6 +537,8 @@ export class Page {
   undo(): void { if (this.game !== null) { this.game.undo(); this.refreshGame(); } }
   auto(): void { if (this.game !== null) { this.game.auto(); this.refreshGame(); } }
   restart(): void { if (this.game !== null) { this.game.reset(); this.refreshGame(); } }
+  /** Also answer delays and preemptions (the engine's exploration decisions), or only CPUs; restarts the game. */
+  toggleDecide(): void { if (this.game !== null) { this.game.setDecide(!this.game.decide); this.refreshGame(); } }
 
   private showPlay(): void {
     const box = this.els.play!;
@@ -551,15 +553,18 @@ export class Page {
       pick.append(o);
     });
     pick.onchange = () => this.startGame(Number(pick.value));
-    const kids: (Node | string)[] = [pick, h('div', { class: 'goal' }, sc.goal), h('div', { class: 'muted' }, `from ${sc.from} · ${sc.ncpu} CPUs · ${this.game.answers.length} choices made`)];
+    const kids: (Node | string)[] = [pick, h('div', { class: 'goal' }, sc.goal), h('div', { class: 'muted', id: 'play-count' }, `from ${sc.from} · ${sc.ncpu} CPUs · ${this.game.answers.length} choices made${this.game.decide ? ` · delays and preemptions on (${this.game.kinds.filter((k) => k !== 'cpu').length} answered)` : ''}`)];
     if (st.options !== null) {
-      kids.push(h('div', {}, `The engine must pick which ready CPU moves next (tick ${st.rec.meta.ticks}):`));
+      const q = st.kind === 'cpu' ? 'which ready CPU moves next'
+        : st.kind === 'delay' ? `whether cpu${st.cpu} (${st.about}) goes on at this choice point or is delayed`
+        : `whether a clock interrupt preempts the user burst starting on cpu${st.cpu}`;
+      kids.push(h('div', { id: 'play-question', 'data-kind': st.kind }, `The engine must pick ${q} (tick ${st.rec.meta.ticks}):`));
       st.options.forEach((o, i) => {
-        const b = h('button', { class: 'opt', 'data-answer': String(i) }, `${i < 9 ? `${i + 1}: ` : ''}cpu${o.cpu} — ${o.what}`);
+        const b = h('button', { class: 'opt', 'data-answer': String(i) }, `${i < 9 ? `${i + 1}: ` : ''}${st.kind === 'cpu' ? `cpu${o.cpu} — ` : ''}${o.what}`);
         b.onclick = () => this.choose(i);
         kids.push(b);
       });
-      kids.push(h('div', { class: 'muted' }, 'u undo · a let the machine choose · r restart · c next challenge'));
+      kids.push(h('div', { class: 'muted' }, `u undo · a let the machine choose · r restart · c next challenge · d ${this.game.decide ? 'ask only CPUs' : 'also ask delays and preemptions'}`));
     } else {
       const r = st.result;
       kids.push(h('div', { id: 'play-outcome', class: st.won ? 'won' : '' },
@@ -685,6 +690,7 @@ export class Page {
     if (/^[1-9]$/.test(k)) { this.choose(Number(k) - 1); return true; }
     if (k === 'u' || k === 'Backspace') { this.undo(); return true; }
     if (k === 'a') { this.auto(); return true; }
+    if (k === 'd') { this.toggleDecide(); return true; }
     if (k === 'r') { this.restart(); return true; }
     if (k === 'c') { this.startGame((this.scenarioIndex + 1) % this.cfg.scenarios.length); return true; }
     return false;
