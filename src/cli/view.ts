@@ -35,8 +35,9 @@ seed's states, wakeups, errors and signals; a cursor to step through
 (arrow keys) with the ps -s table, the events, the 1.172 state diagram,
 the locks held and the wait-for graph at that moment.  With a program it
 records the run first (as lwpkit run --record); with --play the page runs
-the program itself and you choose which CPU moves at every choice.  The
-page's challenges are always there (press p).
+the program itself and you choose which CPU moves at every choice (press d
+to be asked delays and preemptions too).  The page's challenges are always
+there (press p).
 
 It serves the page on 127.0.0.1 and prints the URL; Ctrl-C stops it.
 Nothing is loaded from the network.
@@ -44,9 +45,11 @@ Nothing is loaded from the network.
 options:
   --port N      port to serve on (default: a free one)
   --play        be the scheduler on the program (only --ncpu applies)
-  --schedule F  run the program under the answers in F (a recording's choices,
-                or { "choices": [...], "labels": [...] }), the seed after they
-                end; the page shows the schedule as a per-CPU table
+  --schedule F  run the program under the schedule in F: a failing schedule
+                written by lwpkit explore --out (its own machine; every decision
+                replayed), a recording's choices, or { "choices": [...],
+                "labels": [...] } (the seed after they end); the page shows
+                the schedule as a per-CPU table
   and the options of lwpkit run (lwpkit run --help)`;
 
 function usage(io: Io, msg: string): number {
