@@ -54,6 +54,8 @@ export class Cpu {
   busyTicks = 0;
   /** Exploring: the label of the choice point this CPU last stopped at. */
   what = '';
+  /** Exploring: this CPU stopped at its choice point `what`, so its next step starts there (dfs's sleep sets). */
+  atChoice = false;
   constructor(readonly index: number, public thread: Thread, quantum: number) {
     this.quantumLeft = quantum;
   }
@@ -262,6 +264,7 @@ export class Engine {
   private step(cpu: Cpu): void {
     this.cur = cpu;
     cpu.cond = CpuCond.Running;
+    cpu.atChoice = false;
     const th = cpu.thread;
     if (!th.inUser || this.continueUser(cpu, th)) this.runFrames(cpu);
     this.cur = null;
@@ -475,6 +478,7 @@ export class Engine {
     cpu.what = what;
     if (this.held.length !== 0) this.releaseHeld();
     const d = this.decider!('delay', DELAY_OPTIONS, cpu.index);
+    cpu.atChoice = true;
     if (d === 1) {
       cpu.cond = CpuCond.Held;
       this.held.push(cpu);
@@ -484,7 +488,10 @@ export class Engine {
       this.startBurst(cpu, DELAY_TICKS[d - 2]!, false);
       return false;
     }
-    if (!this.othersCanMove()) return true;
+    if (!this.othersCanMove()) {
+      cpu.atChoice = false;
+      return true;
+    }
     this.makeReady(cpu);
     return false;
   }

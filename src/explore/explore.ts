@@ -39,6 +39,8 @@ export interface ExploreOptions {
   depth?: number;
   /** delay's and dfs's bound B (default 2). */
   bound?: number;
+  /** dfs: sleep-set partial-order reduction (default true; false searches the whole tree). */
+  por?: boolean;
   /** Spread runs over N worker threads; needs `module` (the scenario's module path). */
   workers?: number;
   /** The module whose `scenario` export (or default/main) builds the scenario, for workers. */
@@ -78,13 +80,13 @@ export interface ExploreReport {
 }
 
 /** Build the named strategy. */
-export function makeStrategy(name: StrategyName, seed: number, depth = 3, bound = 2): Strategy {
+export function makeStrategy(name: StrategyName, seed: number, depth = 3, bound = 2, por = true): Strategy {
   switch (name) {
     case 'random': return new RandomStrategy();
     case 'pct': return new PctStrategy(depth);
     case 'pos': return new PosStrategy();
     case 'delay': return new DelayStrategy(bound);
-    case 'dfs': return new DfsStrategy(bound);
+    case 'dfs': return new DfsStrategy(bound, { por });
     case 'seeds': return new SeedsStrategy(seed);
     case 'portfolio':
       return new PortfolioStrategy([
@@ -144,7 +146,7 @@ export function explore(scenario: ScenarioFn, opts: ExploreOptions = {}): Explor
   const t0 = performance.now();
   const seed = opts.seed ?? 1;
   const runs = opts.runs ?? 1000;
-  const strategy = typeof opts.strategy === 'object' ? opts.strategy : makeStrategy(opts.strategy ?? 'portfolio', seed, opts.depth, opts.bound);
+  const strategy = typeof opts.strategy === 'object' ? opts.strategy : makeStrategy(opts.strategy ?? 'portfolio', seed, opts.depth, opts.bound, opts.por);
   calibrate(scenario, strategy);
   const state = opts.checkpoint !== undefined ? loadCheckpoint(opts.checkpoint, strategy.name, seed) : null;
   const perStrategy: Record<string, StrategyStats> = state?.perStrategy ?? {};
