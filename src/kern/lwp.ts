@@ -46,7 +46,7 @@ import { exit1, userFault } from './exit.ts';
 import { lwpCtlFree, lwpctlExited } from './lwpctl.ts';
 import { lwpFreeLimits } from './resource.ts';
 import { lwpFinispecific, lwpInitspecific } from './specific.ts';
-import { postsigs } from './sig.ts';
+import { postsigs, procStopCheck } from './sig.ts';
 import { kseThreadExit } from './kse.ts';
 
 /**
@@ -230,6 +230,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   p.nrlwps--;
   yield* cvBroadcast(k, p.lwpcv);
   lwpctlExited(l);
+  yield* procStopCheck(p); // we may have been the last LWP the stop waited for
   mutexExit(k, p.lock);
   if (k.tracing) k.emit({ type: 'exit', ...k.ev(l) });
   return yield* lwpExitSwitchaway(l);

@@ -25,7 +25,7 @@ import type { Lwp } from './h/lwp.ts';
 import type { Proc } from './h/proc.ts';
 import { ERESTART, EINTR } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
-import { LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, SACTIVE, SSTOP, SZOMB } from './param.ts';
+import { LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, PS_WEXIT, SACTIVE, SSTOP, SZOMB } from './param.ts';
 import { kassert } from './panic.ts';
 import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
@@ -306,6 +306,18 @@ export function* procStop(p: Proc, sig: number): Gen<void> {
     if (l.stat === LSONPROC) lwpNeedUserret(l);
     lwpUnlock(l);
   }
+}
+
+/**
+ * The check of proc_stop_callout (NetBSD's kern_sig.c), made where an LWP
+ * leaves p_nrlwps by a path other than stopping (lwp_exit): if it was the
+ * last one running while the process is stopping, the stop is done.  The
+ * seed's callout finds this a tick later; nothing else would.  Called with
+ * p.lock held.
+ */
+export function* procStopCheck(p: Proc): Gen<void> {
+  kassert(mutexOwned(p.k, p.lock), 'proc_stop_callout: p.lock not held');
+  if (p.sig.stopping && p.nrlwps === 0 && (p.sflag & PS_WEXIT) === 0) yield* procStopDone(p);
 }
 
 /**
