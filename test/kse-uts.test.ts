@@ -15,6 +15,23 @@ interface Watch {
   upcalls: number;
 }
 
+/** The job-control tests' M:N process: 20 user threads (some sleep in the kernel) on 1-3 KSEs. */
+function mnWorkload(seed: number) {
+  return function* (sys: Sys) {
+    const uts = yield* kse.start(sys, { kses: 1 + (seed % 3) });
+    const ts = [];
+    for (let i = 0; i < 20; i++) {
+      ts.push(uts.spawn(function* (s: Sys, a: number) {
+        yield* s.compute(1 + (a % 4));
+        if (a % 2) yield* s.sleep(1 + (a % 5));
+        yield* s.getpid();
+      }, i));
+    }
+    for (const t of ts) yield* uts.join(t);
+    yield* uts.stop();
+  };
+}
+
 let M: Machine;
 function runKse(main: (sys: Sys) => Generator<any, unknown, any>, ncpu: number, seed: number, maxTicks = 5_000_000) {
   const m = (M = new Machine({ ncpu, seed }));
@@ -152,19 +169,7 @@ test('job control and SIGKILL on an M:N process: it stops, continues or dies, ne
     for (const ncpu of [1, 2, 4]) {
       const kill = seed % 4 === 0;
       const m = new Machine({ ncpu, seed });
-      const pid = m.spawn(function* (sys: Sys) {
-        const uts = yield* kse.start(sys, { kses: 1 + (seed % 3) });
-        const ts = [];
-        for (let i = 0; i < 20; i++) {
-          ts.push(uts.spawn(function* (s: Sys, a: number) {
-            yield* s.compute(1 + (a % 4));
-            if (a % 2) yield* s.sleep(1 + (a % 5));
-            yield* s.getpid();
-          }, i));
-        }
-        for (const t of ts) yield* uts.join(t);
-        yield* uts.stop();
-      }, { name: 'mn' });
+      const pid = m.spawn(mnWorkload(seed), { name: 'mn' });
       m.spawn(function* (sys: Sys) {
         yield* sys.sleep(seed % 13);
         yield* sys.kill(pid, SIGSTOP);
@@ -188,19 +193,7 @@ test('SIGSTOP completes while a thread waits for a KSE: a stopped bound thread l
     const m = new Machine({ ncpu, seed });
     let stoppedAt = -1;
     let contAt = -1;
-    const pid = m.spawn(function* (sys: Sys) {
-      const uts = yield* kse.start(sys, { kses: 1 + (seed % 3) });
-      const ts = [];
-      for (let i = 0; i < 20; i++) {
-        ts.push(uts.spawn(function* (s: Sys, a: number) {
-          yield* s.compute(1 + (a % 4));
-          if (a % 2) yield* s.sleep(1 + (a % 5));
-          yield* s.getpid();
-        }, i));
-      }
-      for (const t of ts) yield* uts.join(t);
-      yield* uts.stop();
-    }, { name: 'mn' });
+    const pid = m.spawn(mnWorkload(seed), { name: 'mn' });
     m.on((e) => { if (e.type === 'proc' && e.what === 'stop' && e.pid === pid && stoppedAt < 0) stoppedAt = e.t; });
     m.spawn(function* (sys: Sys) {
       yield* sys.sleep(seed % 13);
