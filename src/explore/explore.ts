@@ -18,7 +18,7 @@ import { PortfolioStrategy } from './portfolio.ts';
 import { PosStrategy } from './pos.ts';
 import { RandomStrategy } from './random.ts';
 import { SeedsStrategy } from './seeds.ts';
-import { ReplayDivergence, runScenario, strictPolicy, type ScenarioFn } from './run.ts';
+import { ReplayDivergence, runScenario, strictPolicy, type RunOutcome, type ScenarioFn } from './run.ts';
 import { LWPKIT_VERSION, parseSchedule, scheduleSize, type Schedule, type ScheduleSize } from './schedule.ts';
 import { shrinkSchedule } from './shrink.ts';
 import { runSeed, type Strategy } from './strategy.ts';
@@ -131,14 +131,37 @@ export interface RunRecord {
 export function exploreRun(scenario: ScenarioFn, strategy: Strategy, seed: number, run: number, watcher: LockOrderWatcher | null = null): RunRecord {
   const sc = scenario();
   const member = strategy instanceof PortfolioStrategy ? strategy.member(run) : strategy;
-  const out = runScenario(sc, (engine) => strategy.begin({ engine, rng: new SeededChooser(runSeed(seed, run)), run }), undefined, watcher);
+  let out = runScenario(sc, (engine) => strategy.begin({ engine, rng: new SeededChooser(runSeed(seed, run)), run }), undefined, watcher);
   strategy.end?.(out.log);
+  if (watcher !== null && !watcher.capture && (watcher.fresh || out.failure !== null)) out = withPaths(scenario, out, watcher);
   const schedule = out.failure === null ? null : {
     lwpkit: LWPKIT_VERSION, strategy: member.name, seed, run,
     ncpu: sc.ncpu ?? 2, machine: { ...(sc.machine ?? {}) } as Record<string, unknown>, maxTicks: sc.maxTicks ?? 200_000,
     kinds: out.log.kinds.join(''), options: out.log.options, answers: out.log.answers,
   };
   return { run, strategy: member.name, decisions: out.log.length, failure: out.failure, schedule, edges: watcher === null ? [] : [...watcher.runEdges.values()] };
+}
+
+/**
+ * Replay a run exactly with the watcher capturing: the paths of the edges
+ * it made first, and for a failure, where its panic took the locks it
+ * held.  A scenario that does not replay keeps the run as it was.
+ */
+function withPaths(scenario: ScenarioFn, out: RunOutcome, watcher: LockOrderWatcher): RunOutcome {
+  const sc = scenario();
+  const log = { kinds: out.log.kinds.join(''), options: out.log.options, answers: out.log.answers };
+  watcher.capture = true;
+  watcher.replays++;
+  try {
+    const again = runScenario(sc, () => strictPolicy(log), undefined, watcher);
+    return { ...again, log: out.log };
+  } catch (e) {
+    if (e instanceof ReplayDivergence) return out;
+    throw e;
+  } finally {
+    watcher.capture = false;
+    watcher.learn(watcher.runEdges.values());
+  }
 }
 
 export function explore(scenario: ScenarioFn, opts: ExploreOptions = {}): ExploreReport {
@@ -154,9 +177,10 @@ export function explore(scenario: ScenarioFn, opts: ExploreOptions = {}): Explor
   let r = state?.runs ?? 0;
   let failed: RunRecord | null = state?.found ?? null;
   if (state !== null && strategy.sequential) throw new Error(`explore: a ${strategy.name} exploration cannot resume from a checkpoint`);
-  const watcher = new LockOrderWatcher();
+  const watcher = new LockOrderWatcher(false);
   const graph = new OrderGraph();
   graph.add(state?.edges ?? []);
+  watcher.learn(graph.edges.values());
   for (; failed === null && r < runs; r++) {
     if (strategy.exhausted?.() === true) break;
     if (opts.timeLimitMs !== undefined && performance.now() - t0 > opts.timeLimitMs) break;

@@ -12,6 +12,13 @@
  *
  * It also knows, at any moment, which locks each LWP holds and where it
  * took them: a panic report names them (a sleep with a spin lock held).
+ *
+ * Where a lock was taken costs a stack capture, which once made up most of
+ * an exploration's time.  So an exploring watcher runs without it (capture
+ * off): it only notices that a run made an edge no earlier run made, or
+ * failed, and the explorer replays that one run exactly with capture on
+ * (exploreRun).  The edges and paths are those an always-capturing watcher
+ * records; test/explore-lockorder.test.ts holds the two side by side.
  */
 import type { Gen } from '../engine/coroutine.ts';
 import type { Kernel } from '../kern/h/kernel.ts';
@@ -36,38 +43,68 @@ export interface LockOrderReversal {
   paths: OrderEdge[];
 }
 
-/** A held lock, with the engine frames and the stack (captured, formatted only if reported) of its acquisition. */
-interface Held { m: KMutex; frames: Gen<unknown>[]; site: Error }
+/** A held lock, with the engine frames and the stack (captured, formatted only if reported) of its acquisition; null with capture off. */
+interface Held { m: KMutex; frames: Gen<unknown>[] | null; site: Error | null }
 
+const classes = new Map<string, string>();
 export function lockClass(name: string): string {
-  return name.replace(/\d+/g, '#');
+  let c = classes.get(name);
+  if (c === undefined) classes.set(name, (c = name.replace(/\d+/g, '#')));
+  return c;
 }
 
 export class LockOrderWatcher implements LockWatcher {
   /** Locks held now, by owner (this run). */
   private held = new Map<object, Held[]>();
-  /** Edges seen in this run, by "from -> to". */
+  /** Edges seen in this run, by "from -> to" (capture on only). */
   runEdges = new Map<string, OrderEdge>();
+  /** Edge classes seen by any run of this watcher: from -> the classes taken holding it. */
+  private readonly known = new Map<string, Set<string>>();
+  /** This run made an edge no earlier run made (capture off: its paths are still to be taken). */
+  fresh = false;
+  /** Runs replayed with capture on (exploreRun): for the bench and the tests. */
+  replays = 0;
+
+  /** capture: record where each lock was taken, and each edge's paths.  Off: notice new edges only. */
+  constructor(public capture = true) {}
 
   /** Forget the previous run's machine. */
   startRun(): void {
     this.held = new Map();
     this.runEdges = new Map();
+    this.fresh = false;
+  }
+
+  /** Edges already known (from a checkpoint, or a run's replay): they no longer make a run fresh. */
+  learn(edges: Iterable<OrderEdge>): void {
+    for (const e of edges) {
+      let s = this.known.get(e.from);
+      if (s === undefined) this.known.set(e.from, (s = new Set()));
+      s.add(e.to);
+    }
   }
 
   acquired(k: Kernel, m: KMutex, o: object): void {
     let h = this.held.get(o);
     if (h === undefined) this.held.set(o, (h = []));
+    const to = lockClass(m.name);
+    if (!this.capture) {
+      for (const x of h) {
+        const from = lockClass(x.m.name);
+        if (from !== to && this.known.get(from)?.has(to) !== true) this.fresh = true;
+      }
+      h.push({ m, frames: null, site: null });
+      return;
+    }
     const cur = k.engine.cur;
     const frames = cur === null ? [] : cur.thread.frames.slice();
     const site = new Error('acquired');
-    const to = lockClass(m.name);
     for (const x of h) {
       const from = lockClass(x.m.name);
       if (from === to) continue;
       const key = `${from} -> ${to}`;
       if (this.runEdges.has(key)) continue;
-      this.runEdges.set(key, { from, to, lwp: ownerName(o), heldAt: fullPath(x.frames, x.site) || '?', takenAt: fullPath(frames, site) || '?' });
+      this.runEdges.set(key, { from, to, lwp: ownerName(o), heldAt: where(x), takenAt: fullPath(frames, site) || '?' });
     }
     h.push({ m, frames, site });
   }
@@ -83,10 +120,14 @@ export class LockOrderWatcher implements LockWatcher {
     }
   }
 
-  /** What `o` holds now, and where it took each lock. */
+  /** What `o` holds now, and where it took each lock ('?' with capture off). */
   heldBy(o: object): string[] {
-    return (this.held.get(o) ?? []).map((x) => `${x.m.name}${x.m.spin ? ' (spin)' : ''} taken in ${fullPath(x.frames, x.site) || '?'}`);
+    return (this.held.get(o) ?? []).map((x) => `${x.m.name}${x.m.spin ? ' (spin)' : ''} taken in ${where(x)}`);
   }
+}
+
+function where(x: Held): string {
+  return x.frames === null || x.site === null ? '?' : fullPath(x.frames, x.site) || '?';
 }
 
 function ownerName(o: object): string {

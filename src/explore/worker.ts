@@ -16,7 +16,7 @@ const base = scenarioOf(mod) as ScenarioFn;
 const scenario: ScenarioFn = d.ncpu === undefined ? base : () => ({ ...base(), ncpu: d.ncpu });
 const strategy = makeStrategy(d.strategy, d.seed, d.depth, d.bound);
 calibrate(scenario, strategy);
-const watcher = new LockOrderWatcher();
+const watcher = new LockOrderWatcher(false);
 let stopAt = Infinity;
 parentPort!.on('message', (m: { stopAt: number }) => { stopAt = m.stopAt; });
 
