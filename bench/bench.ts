@@ -401,6 +401,10 @@ function calibrate(run: (n: number) => number): number {
 function measureAll<K extends string>(runs: Record<K, (n: number) => number>): Record<K, Stat> {
   const keys = Object.keys(runs) as K[];
   const ns = {} as Record<K, number>;
+  // Two passes: the first warms every path up (JIT, inline caches), so that
+  // no measurement is sized while the code is still cold (a cold create+wait
+  // sized its reps 10x too small, and then timed machine building and GC).
+  for (const k of keys) calibrate(runs[k]);
   for (const k of keys) ns[k] = calibrate(runs[k]);
   const rates = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
   for (let i = 0; i < REPS; i++) {
@@ -511,7 +515,7 @@ for (const row of t3) console.log(row.map((cell, c) => (c === 0 || c === 4 ? cel
 console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
 // Explore throughput (issue 11): bench/explore.ts.
-const exploreRates = await benchExplore();
+const exploreRates = await benchExplore(10_000);
 
 const round = (x: number, d = 4) => Number(x.toPrecision(d));
 console.log(JSON.stringify({

@@ -15,7 +15,7 @@ const MODULE = resolve(import.meta.dirname, 'explore-scenario.ts');
 export interface ExploreRate { workers: number; runs: number; execsPerSec: number; decisionsPerSec: number; decisionsPerRun: number }
 
 export async function benchExplore(runs = 3000): Promise<ExploreRate[]> {
-  explore(scenario, { strategy: 'random', runs: 300, seed: 99 }); // warm-up
+  explore(scenario, { strategy: 'random', runs: 1000, seed: 99 }); // warm-up
   const out: ExploreRate[] = [];
   for (const workers of [1, 2]) {
     const r = workers === 1
