@@ -188,8 +188,10 @@ test('job control and SIGKILL on an M:N process: it stops, continues or dies, ne
 
 test('SIGSTOP completes while a thread waits for a KSE: a stopped bound thread lends its KSE', () => {
   // Runs where, before, the stop never completed: a thread waited on
-  // kg_runq for a KSE that a stopped bound thread kept.
-  for (const [seed, ncpu] of [[6, 2], [13, 1], [11, 2], [45, 4], [39, 1]] as const) {
+  // kg_runq for a KSE that a stopped bound thread kept.  In the last three
+  // the waiter came after the holder had stopped: a sleeper woke, its
+  // standin having started stopped with the KSE (lendStoppedKse).
+  for (const [seed, ncpu] of [[6, 2], [13, 1], [11, 2], [45, 4], [39, 1], [88, 4], [101, 4], [127, 4]] as const) {
     const m = new Machine({ ncpu, seed });
     let stoppedAt = -1;
     let contAt = -1;

@@ -290,7 +290,10 @@ function kgSetrunqueue(l: Lwp, held: Kse | null): void {
     ke.state = KES_UNQUEUED;
   }
   kgRunqInsert(kg, l);
-  if (ke === null) return;
+  if (ke === null) {
+    lendStoppedKse(kg);
+    return;
+  }
   let td2: Lwp;
   if (tda === null) {
     td2 = kg.runq[0]!;
@@ -307,6 +310,22 @@ function kgSetrunqueue(l: Lwp, held: Kse | null): void {
   if (l.rq !== null && kt.kse === null) {
     if (l.cpu.migrating === l) l.cpu.migrating = null;
     l.rq.dequeue(l);
+  }
+}
+
+/**
+ * A thread of kg waits for a KSE and none is free: a KSE held by a stopped
+ * bound thread is lent to it (kseStopped), so that the waiter, too, can
+ * reach the stop.  A stopped holder lends at its stop only if someone waits
+ * then; this covers a waiter that came later (one woken from a sleep, or
+ * the lender of a standin that started stopped).
+ */
+function lendStoppedKse(kg: Ksegrp): void {
+  for (const ke of kg.kseq) {
+    const t = ke.thread;
+    if (t === null || t.stat !== LSSTOP || ke.bound !== null) continue;
+    kseStopped(t);
+    if (ke.thread !== t) return; // lent
   }
 }
 
