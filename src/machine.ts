@@ -12,6 +12,7 @@ import { Engine, type EngineStop } from './engine/engine.ts';
 import { RecordingChooser, SeededChooser, type Chooser } from './engine/chooser.ts';
 import { Kernel } from './kern/h/kernel.ts';
 import type { CoreDump } from './kern/h/proc.ts';
+import type { Lwp } from './kern/h/lwp.ts';
 import { KernelPanic } from './kern/panic.ts';
 import type { KEvent, Listener, StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
@@ -76,6 +77,20 @@ export interface RunResult {
   blocked?: BlockedLwp[];
 }
 
+/*
+ * The constructor makes no closure that outlives it: one stored in the
+ * engine or the kernel (onStep, makeSys) kept every dead machine reachable
+ * through V8's scavenges until the next full GC, and V8 then pretenured the
+ * machine's allocation sites (half the speed of fresh machines, issue 10;
+ * test/machine-gc.test.ts).  Hence these shared functions.
+ */
+function makeSys(l: Lwp): Sys {
+  return new Sys(l);
+}
+function newRunQueue(): LwktRunQueue {
+  return new LwktRunQueue();
+}
+
 export class Machine {
   readonly engine: Engine;
   readonly kernel: Kernel;
@@ -112,14 +127,14 @@ export class Machine {
     this.engine = new Engine(this.recorder ?? base, opts.quantum ?? 100);
     const check = opts.check ?? true;
     this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true, maxlwp });
-    this.kernel.makeSys = (l) => new Sys(l);
-    kernBoot(this.kernel, ncpu, () => new LwktRunQueue());
+    this.kernel.makeSys = makeSys;
+    kernBoot(this.kernel, ncpu, newRunQueue);
     const k = this.kernel;
     if (check) {
       this.checker = new Checker(k);
       k.onStat = this.checker.onStat;
       k.onTouch = this.checker.onTouch;
-      this.engine.onStep = () => this.checker!.check();
+      this.engine.onStep = this.checker.onStep;
     } else this.checker = null;
   }
 

@@ -107,6 +107,9 @@ export class Checker {
     else this.next.procs.add(owner);
   };
 
+  /** The engine's onStep hook: check() after every step. */
+  readonly onStep = (): void => this.check();
+
   /** Make the next check a full sweep. */
   sweepSoon(): void {
     this.sweepNext = true;
