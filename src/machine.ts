@@ -78,17 +78,35 @@ export interface RunResult {
 }
 
 /*
- * The constructor makes no closure that outlives it: one stored in the
- * engine or the kernel (onStep, makeSys) kept every dead machine reachable
- * through V8's scavenges until the next full GC, and V8 then pretenured the
- * machine's allocation sites (half the speed of fresh machines, issue 10;
- * test/machine-gc.test.ts).  Hence these shared functions.
+ * The constructor makes no closure that outlives it.  The unnamed arrows it
+ * once stored in the engine and the kernel (onStep, makeSys) kept every dead
+ * machine reachable through V8's scavenges until the next full GC, and V8
+ * then pretenured the machine's allocation sites: fresh machines ran at
+ * half speed (issue 10; test/machine-gc.test.ts).  (Measured, not
+ * understood: the checker's class-field arrows, which esbuild's keepNames
+ * names, did not; the same arrows made unnamed in the checker did.)
+ * Hence these shared functions.
  */
 function makeSys(l: Lwp): Sys {
   return new Sys(l);
 }
 function newRunQueue(): LwktRunQueue {
   return new LwktRunQueue();
+}
+
+/** Machine.show's three reports. */
+export interface MachineShow {
+  lwp(pid: number, lid: number): string;
+  proc(pid: number): string;
+  cpu(i: number): string;
+}
+/** Made at the first m.show (its named closures cost a defineProperty each under keepNames). */
+function machineShow(m: Machine): MachineShow {
+  return {
+    lwp: (pid, lid) => showLwp(m, pid, lid),
+    proc: (pid) => showProc(m, pid),
+    cpu: (i) => showCpu(m, i),
+  };
 }
 
 export class Machine {
@@ -99,12 +117,12 @@ export class Machine {
   private readonly recorder: RecordingChooser | null;
   private dead: KernelPanic | null = null;
 
+  private shown: MachineShow | null = null;
+
   /** DDB-like `show`: every field of an LWP, a process or a CPU, as text (src/report/show.ts). */
-  readonly show = {
-    lwp: (pid: number, lid: number): string => showLwp(this, pid, lid),
-    proc: (pid: number): string => showProc(this, pid),
-    cpu: (i: number): string => showCpu(this, i),
-  };
+  get show(): MachineShow {
+    return (this.shown ??= machineShow(this));
+  }
 
   constructor(opts: MachineOptions = {}) {
     const ncpu = opts.ncpu ?? 4;

@@ -1,9 +1,10 @@
 /*
- * A dead Machine is young garbage: a scavenge (minor GC) frees it.  A
- * closure made in the Machine constructor and stored in the engine or the
- * kernel (onStep, makeSys) once kept every dead machine reachable until the
- * next full GC, and V8 then pretenured the machine's allocation sites: fresh
- * machines ran at half speed (issue 10).
+ * A dead Machine is young garbage: a scavenge (minor GC) frees it.  The
+ * unnamed arrows the Machine constructor stored in the engine and the kernel
+ * (onStep, makeSys) once kept every dead machine reachable until the next
+ * full GC, and V8 then pretenured the machine's allocation sites: fresh
+ * machines ran at half speed (issue 10).  Checked and kpreempt machines
+ * install more hooks: each is tried.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,11 +25,11 @@ function* main(sys: Sys) {
  * What two scavenges leave of the heap growth of `n` finished machines, as
  * a fraction; null when a GC ran in the middle of the batch (it shrank).
  */
-function retained(n: number, check: boolean): number | null {
+function retained(n: number, opts: { check: boolean; kpreempt?: boolean }): number | null {
   gc({ type: 'major' });
   const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < n; i++) {
-    const m = new Machine({ ncpu: 2, seed: i + 1, check });
+    const m = new Machine({ ncpu: 2, seed: i + 1, ...opts });
     m.spawn(main, { name: 'gc' });
     assert.equal(m.run().outcome, 'idle');
   }
@@ -39,12 +40,12 @@ function retained(n: number, check: boolean): number | null {
   return (process.memoryUsage().heapUsed - before) / grew;
 }
 
-for (const check of [false, true]) {
-  test(`finished machines are freed by a scavenge (check: ${check})`, () => {
-    retained(20, check); // warm up: compiled code and feedback stay
+for (const opts of [{ check: false }, { check: true }, { check: true, kpreempt: true }]) {
+  test(`finished machines are freed by a scavenge (${JSON.stringify(opts)})`, () => {
+    retained(20, opts); // warm up: compiled code and feedback stay
     const left: number[] = [];
     for (let i = 0; i < 40 && left.length < 9; i++) {
-      const f = retained(8, check);
+      const f = retained(8, opts);
       if (f !== null) left.push(f);
     }
     assert.ok(left.length >= 5, `only ${left.length} batches ran without a GC in the middle`);

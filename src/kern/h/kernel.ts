@@ -35,6 +35,11 @@ export interface KernelOptions {
   maxlwp?: number;
 }
 
+/** makeSys before the system-call layer installs its own: a shared function, not a closure per kernel. */
+function noSys(): unknown {
+  return null;
+}
+
 export class Kernel {
   readonly cpus: CpuInfo[] = [];
   readonly procs = new Map<number, Proc>();
@@ -58,7 +63,7 @@ export class Kernel {
    * the system-call layer's Sys maker, and the checker's transition check.
    */
   /** Builds the `sys` object a program receives; installed by the system-call layer. */
-  makeSys: (l: Lwp) => unknown = () => null;
+  makeSys: (l: Lwp) => unknown = noSys;
   /** Called for every state change while tracing: the transition check hangs here. */
   onStat: ((l: Lwp, from: LwpStat, to: LwpStat, why: string) => void) | null = null;
   /** Called for every mutex taken and every LWP locked while checking: the checker marks what a step touched. */
