@@ -274,7 +274,8 @@ export class Machine {
     const p = e instanceof KernelPanic ? e : new KernelPanic(`internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     p.events = this.kernel.recent.last();
     if (this.kernel.tracing) {
-      this.kernel.emit({ ...this.kernel.ev(this.kernel.curlwp()), type: 'panic', message: p.message });
+      const h = this.kernel.ev(this.kernel.curlwp());
+      this.kernel.emit({ t: h.t, cpu: h.cpu, pid: h.pid, lid: h.lid, type: 'panic', message: p.message });
     }
     return p;
   }
