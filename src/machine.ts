@@ -12,6 +12,7 @@ import { Engine, type EngineStop } from './engine/engine.ts';
 import { RecordingChooser, SeededChooser, type Chooser } from './engine/chooser.ts';
 import { Kernel } from './kern/h/kernel.ts';
 import type { CoreDump } from './kern/h/proc.ts';
+import type { Lwp } from './kern/h/lwp.ts';
 import { KernelPanic } from './kern/panic.ts';
 import type { KEvent, Listener, StatName } from './kern/events.ts';
 import { NETBSD_6, PERSONALITIES, type Personality } from './kern/personality.ts';
@@ -76,6 +77,38 @@ export interface RunResult {
   blocked?: BlockedLwp[];
 }
 
+/*
+ * The constructor makes no closure that outlives it.  The unnamed arrows it
+ * once stored in the engine and the kernel (onStep, makeSys) kept every dead
+ * machine reachable through V8's scavenges until the next full GC, and V8
+ * then pretenured the machine's allocation sites: fresh machines ran at
+ * half speed (issue 10; test/machine-gc.test.ts).  (Measured, not
+ * understood: the checker's class-field arrows, which esbuild's keepNames
+ * names, did not; the same arrows made unnamed in the checker did.)
+ * Hence these shared functions.
+ */
+function makeSys(l: Lwp): Sys {
+  return new Sys(l);
+}
+function newRunQueue(): LwktRunQueue {
+  return new LwktRunQueue();
+}
+
+/** Machine.show's three reports. */
+export interface MachineShow {
+  lwp(pid: number, lid: number): string;
+  proc(pid: number): string;
+  cpu(i: number): string;
+}
+/** Made at the first m.show (its named closures cost a defineProperty each under keepNames). */
+function machineShow(m: Machine): MachineShow {
+  return {
+    lwp: (pid, lid) => showLwp(m, pid, lid),
+    proc: (pid) => showProc(m, pid),
+    cpu: (i) => showCpu(m, i),
+  };
+}
+
 export class Machine {
   readonly engine: Engine;
   readonly kernel: Kernel;
@@ -84,12 +117,12 @@ export class Machine {
   private readonly recorder: RecordingChooser | null;
   private dead: KernelPanic | null = null;
 
+  private shown: MachineShow | null = null;
+
   /** DDB-like `show`: every field of an LWP, a process or a CPU, as text (src/report/show.ts). */
-  readonly show = {
-    lwp: (pid: number, lid: number): string => showLwp(this, pid, lid),
-    proc: (pid: number): string => showProc(this, pid),
-    cpu: (i: number): string => showCpu(this, i),
-  };
+  get show(): MachineShow {
+    return (this.shown ??= machineShow(this));
+  }
 
   constructor(opts: MachineOptions = {}) {
     const ncpu = opts.ncpu ?? 4;
@@ -112,14 +145,14 @@ export class Machine {
     this.engine = new Engine(this.recorder ?? base, opts.quantum ?? 100);
     const check = opts.check ?? true;
     this.kernel = new Kernel(this.engine, { personality, syscallCost, checking: check, kpreempt: opts.kpreempt === true, maxlwp });
-    this.kernel.makeSys = (l) => new Sys(l);
-    kernBoot(this.kernel, ncpu, () => new LwktRunQueue());
+    this.kernel.makeSys = makeSys;
+    kernBoot(this.kernel, ncpu, newRunQueue);
     const k = this.kernel;
     if (check) {
       this.checker = new Checker(k);
       k.onStat = this.checker.onStat;
       k.onTouch = this.checker.onTouch;
-      this.engine.onStep = () => this.checker!.check();
+      this.engine.onStep = this.checker.onStep;
     } else this.checker = null;
   }
 
@@ -241,7 +274,8 @@ export class Machine {
     const p = e instanceof KernelPanic ? e : new KernelPanic(`internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     p.events = this.kernel.recent.last();
     if (this.kernel.tracing) {
-      this.kernel.emit({ ...this.kernel.ev(this.kernel.curlwp()), type: 'panic', message: p.message });
+      const h = this.kernel.ev(this.kernel.curlwp());
+      this.kernel.emit({ t: h.t, cpu: h.cpu, pid: h.pid, lid: h.lid, type: 'panic', message: p.message });
     }
     return p;
   }

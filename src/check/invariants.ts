@@ -33,7 +33,7 @@ import { CpuInfo } from '../kern/h/cpu.ts';
 import { KMutex } from '../kern/h/mutex.ts';
 import type { Kernel } from '../kern/h/kernel.ts';
 import type { Lwp } from '../kern/h/lwp.ts';
-import type { Proc } from '../kern/h/proc.ts';
+import { Proc } from '../kern/h/proc.ts';
 import { KernelPanic } from '../kern/panic.ts';
 import { KES_IDLE, KES_NAMES, KES_ONRUNQ, KES_UNQUEUED, TDI_LOAN } from '../kern/h/kse.ts';
 import { legalTransition } from './transitions.ts';
@@ -62,9 +62,10 @@ class Touched {
   procs = new Set<Proc>();
   cpus = new Set<CpuInfo>();
   clear(): void {
-    this.lwps.clear();
-    this.procs.clear();
-    this.cpus.clear();
+    // Set.clear makes a new table even when the set is empty.
+    if (this.lwps.size !== 0) this.lwps.clear();
+    if (this.procs.size !== 0) this.procs.clear();
+    if (this.cpus.size !== 0) this.cpus.clear();
   }
 }
 
@@ -78,15 +79,8 @@ export class Checker {
   /** Marks for the next check, and the set being checked (swapped each step). */
   private next = new Touched();
   private cur = new Touched();
-  /** Whose lock each mutex is: a process's p.lock, a CPU's spc locks. */
-  private readonly lockOf = new Map<KMutex, Proc | CpuInfo>();
 
-  constructor(private readonly k: Kernel) {
-    for (const ci of k.cpus) {
-      this.lockOf.set(ci.spcMutex, ci);
-      this.lockOf.set(ci.spcLwplock, ci);
-    }
-  }
+  constructor(private readonly k: Kernel) {}
 
   /** The transition check: installed as the kernel's onStat hook. */
   readonly onStat = (l: Lwp, from: LwpStat, to: LwpStat, why: string): void => {
@@ -101,11 +95,15 @@ export class Checker {
       this.next.lwps.add(o);
       return;
     }
-    const owner = this.lockOf.get(o);
-    if (owner === undefined) return;
+    // Whose lock it is: a CPU's spc locks, a process's p.lock (KMutex.of).
+    const owner = o.of;
+    if (owner === null) return;
     if (owner instanceof CpuInfo) this.next.cpus.add(owner);
-    else this.next.procs.add(owner);
+    else if (owner instanceof Proc) this.next.procs.add(owner);
   };
+
+  /** The engine's onStep hook: check() after every step. */
+  readonly onStep = (): void => this.check();
 
   /** Make the next check a full sweep. */
   sweepSoon(): void {
@@ -128,9 +126,9 @@ export class Checker {
     this.next.clear();
     for (const p of k.procs.values()) {
       this.checkProc(p);
-      for (const l of p.eachLwp()) this.checkLwp(l);
+      for (let l = p.lwps; l !== null; l = l.sibNext) this.checkLwp(l);
     }
-    this.queued.clear();
+    if (this.queued.size !== 0) this.queued.clear();
     for (const ci of k.cpus) {
       this.checkRunning(ci);
       this.checkRunq(ci);
@@ -143,20 +141,21 @@ export class Checker {
     const t = this.next;
     this.next = this.cur;
     this.cur = t;
-    for (const ci of k.cpus) t.lwps.add(ci.curlwp);
-    for (const l of this.migrations.keys()) t.lwps.add(l);
-    for (const l of t.lwps) if (l.proc !== k.proc0) t.procs.add(l.proc);
+    const lwps = t.lwps;
+    const p0 = k.proc0;
+    for (const ci of k.cpus) lwps.add(ci.curlwp);
+    if (this.migrations.size !== 0) for (const l of this.migrations.keys()) lwps.add(l);
+    for (const l of lwps) if (l.proc !== p0) t.procs.add(l.proc);
     for (const p of t.procs) {
       if (k.procs.get(p.pid) !== p) continue; // reaped
-      this.lockOf.set(p.lock, p);
       this.checkProc(p);
-      for (const l of p.eachLwp()) {
-        t.lwps.delete(l);
+      for (let l = p.lwps; l !== null; l = l.sibNext) {
+        lwps.delete(l);
         this.checkLwp(l);
       }
     }
-    for (const l of t.lwps) if (k.alllwp.has(l)) this.checkLwp(l);
-    this.queued.clear();
+    for (const l of lwps) if (k.alllwp.has(l)) this.checkLwp(l);
+    if (this.queued.size !== 0) this.queued.clear();
     for (const ci of k.cpus) {
       this.checkRunning(ci);
       if (t.cpus.has(ci)) this.checkRunq(ci);
@@ -174,7 +173,6 @@ export class Checker {
     if (p === this.k.proc0) return;
     // KSE lists change only in stretches without a yield: they hold at every step, p.lock or not.
     if (p.kse !== null && (p.sflag & PS_WEXIT) === 0) checkKse(p, (m) => this.fail(m));
-    this.lockOf.set(p.lock, p);
     if (p.lock.owner !== null) {
       this.next.procs.add(p);
       return;
@@ -254,7 +252,7 @@ export class Checker {
   private checkCounters(p: Proc): void {
     let nlwps = 0, nzlwps = 0, nrlwps = 0, ndlwps = 0, nlwpwait = 0;
     const idlCounted = this.k.personality.createCountsNrlwps;
-    for (const l of p.eachLwp()) {
+    for (let l = p.lwps; l !== null; l = l.sibNext) {
       nlwps++;
       if (l.stat === LSZOMB || l.exiting) nzlwps++;
       if (l.stat === LSRUN || l.stat === LSONPROC || l.stat === LSSLEEP || (idlCounted && l.stat === LSIDL)) nrlwps++;
@@ -277,7 +275,7 @@ export class Checker {
     if (bad.length) this.fail(`proc ${p.pid} counters disagree with its LWP list: ${bad.join(', ')}`);
     // Stops and single-threading: nobody else in user mode; parked LWPs counted.
     let parked = 0;
-    for (const l of p.eachLwp()) {
+    for (let l = p.lwps; l !== null; l = l.sibNext) {
       if (l.stParked) parked++;
       if (!l.td.inUser) continue;
       if (p.stat === SSTOP) this.fail(`proc ${p.pid} is stopped but ${name(l)} runs in user mode`);
@@ -387,7 +385,7 @@ function checkKse(p: Proc, fail: (msg: string) => never): void {
       if (holds !== (i <= cut)) fail(`${g} ${name(t)} at kg_runq[${i}] ${holds ? 'holds' : 'lacks'} a KSE but kg_last_assigned is at ${cut}`);
     });
   }
-  for (const l of p.eachLwp()) {
+  for (let l = p.lwps; l !== null; l = l.sibNext) {
     if (l.kse !== null && l.rq !== null && l.kse.kse === null) fail(`${name(l)} is on cpu${l.cpu.index}'s run queue without a KSE`);
   }
 }

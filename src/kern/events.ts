@@ -32,17 +32,21 @@ export type Listener = (e: KEvent) => void;
 
 /** Fixed-size ring of the most recent events, for panic reports. */
 export class EventRing {
-  private buf: (KEvent | undefined)[];
+  /** Made at the first push: a machine that never traces never needs it. */
+  private buf: (KEvent | undefined)[] | null = null;
   private i = 0;
-  constructor(readonly size: number) { this.buf = new Array(size); }
+  constructor(readonly size: number) {}
   push(e: KEvent): void {
-    this.buf[this.i] = e;
+    const buf = (this.buf ??= new Array<KEvent | undefined>(this.size));
+    buf[this.i] = e;
     this.i = (this.i + 1) % this.size;
   }
   last(n = this.size): KEvent[] {
     const out: KEvent[] = [];
+    const buf = this.buf;
+    if (buf === null) return out;
     for (let k = 0; k < this.size; k++) {
-      const e = this.buf[(this.i + k) % this.size];
+      const e = buf[(this.i + k) % this.size];
       if (e !== undefined) out.push(e);
     }
     return out.slice(-n);

@@ -7,6 +7,7 @@
  * the seed's "special cases" for kernel threads allow.
  */
 import { runDetached, type Gen } from '../engine/coroutine.ts';
+import type { Cpu, EngineHooks } from '../engine/engine.ts';
 import { CpuInfo } from './h/cpu.ts';
 import type { Kernel } from './h/kernel.ts';
 import { Lwp, type LwpStart, type Program } from './h/lwp.ts';
@@ -40,16 +41,43 @@ export function kernBoot(k: Kernel, ncpu: number, runq: () => RunQueue): void {
     k.alllwp.add(idle);
   }
   p0.nlwpid = ncpu;
+  // Most machines never read a sysctl: the nodes (a closure or two each) are registered at first use.
+  k.sysctl.defer(sysctlInit, k);
+  k.engine.hooks = new KernHooks(k);
+}
+
+/** The boot-time sysctl nodes, registered when the tree is first used. */
+function sysctlInit(k: Kernel): void {
   k.sysctl.add({ name: 'kern.nswtch', description: 'Context switches on all CPUs', get: () => k.cpus.reduce((n, ci) => n + ci.nswtch, 0) });
   k.sysctl.add({ name: 'hw.ncpu', description: 'Number of CPUs', get: () => k.cpus.length });
-  resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc, limit0
+  resourceInit(k); // kern.maxlwp, kern.threads.max_per_proc (resourceState makes limit0 at first use)
   lwktInit(k);      // lwkt.switch_count, lwkt.preempt_*, lwkt.untimely_switch
-  // The traps the hardware takes into the kernel: the clock at the end of a slice, an AST, a kernel preemption point.
-  k.engine.hooks = {
-    onQuantum: (cpu) => schedTick(k.cpus[cpu.index]!),
-    onAst: (cpu) => astTrap(k.cpus[cpu.index]!),
-    onKpreempt: k.kpreempt ? (cpu) => kpreemptPoint(k.cpus[cpu.index]!) : null,
-  };
+}
+
+/**
+ * The traps the hardware takes into the kernel: the clock at the end of a
+ * slice, an AST, a kernel preemption point.  Methods, not an object of
+ * arrows: esbuild's keepNames names each arrow (a defineProperty) on every
+ * boot.  (The one closure, for the kpreempt option, stays a named one: an
+ * unnamed closure stored in the engine kept dead machines reachable through
+ * scavenges, test/machine-gc.test.ts.)
+ */
+function kpreemptHook(k: Kernel): (cpu: Cpu) => Gen<unknown> | null {
+  const onKpreempt = (cpu: Cpu) => kpreemptPoint(k.cpus[cpu.index]!);
+  return onKpreempt;
+}
+
+class KernHooks implements EngineHooks {
+  readonly onKpreempt: ((cpu: Cpu) => Gen<unknown> | null) | null;
+  constructor(private readonly k: Kernel) {
+    this.onKpreempt = k.kpreempt ? kpreemptHook(k) : null;
+  }
+  onQuantum(cpu: Cpu): Gen<unknown> | null {
+    return schedTick(this.k.cpus[cpu.index]!);
+  }
+  onAst(cpu: Cpu): Gen<unknown> {
+    return astTrap(this.k.cpus[cpu.index]!);
+  }
 }
 
 export interface SpawnOptions {

@@ -119,7 +119,8 @@ function kickThief(ci: CpuInfo, l: Lwp): void {
 
 function ipiEvent(k: Kernel, ci: CpuInfo, why: string): void {
   if (!k.tracing) return;
-  k.emit({ ...k.ev(k.curlwp()), type: 'ipi', target: ci.index, why });
+  const h = k.ev(k.curlwp()); // written out: a spread first costs microseconds
+  k.emit({ t: h.t, cpu: h.cpu, pid: h.pid, lid: h.lid, type: 'ipi', target: ci.index, why });
 }
 
 /**

@@ -17,20 +17,46 @@ export interface SysctlNode {
 
 export class SysctlTree {
   private readonly nodes = new Map<string, SysctlNode>();
+  /** Registrations put off until the tree is first used (defer). */
+  private pending: { fn: (arg: never) => void; arg: unknown }[] | null = null;
+
+  /**
+   * Register nodes at the tree's first use (add, read, write, list) instead
+   * of now: fn(arg) then runs once, before anything else touches the tree,
+   * in the order deferred.  Boot defers its nodes: most machines never read one.
+   */
+  defer<T>(fn: (arg: T) => void, arg: T): void {
+    (this.pending ??= []).push({ fn: fn as (arg: never) => void, arg });
+  }
+
+  /** Nodes registered so far (deferred registrations not yet run are not counted). */
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  private flush(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    for (const { fn, arg } of p) (fn as (arg: unknown) => void)(arg);
+  }
 
   add(node: SysctlNode): void {
+    this.flush();
     if (this.nodes.has(node.name)) throw new Error(`sysctl: ${node.name} registered twice`);
     this.nodes.set(node.name, node);
   }
 
   /** Read a node: [errno, value]. */
   read(name: string): [number, number] {
+    this.flush();
     const n = this.nodes.get(name);
     return n === undefined ? [ENOENT, 0] : [0, n.get()];
   }
 
   /** Write a node: errno. */
   write(name: string, value: number): number {
+    this.flush();
     const n = this.nodes.get(name);
     if (n === undefined) return ENOENT;
     if (n.set === undefined) return EPERM;
@@ -40,6 +66,7 @@ export class SysctlTree {
 
   /** Every node, sorted by name. */
   list(): SysctlNode[] {
+    this.flush();
     return [...this.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }

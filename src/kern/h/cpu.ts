@@ -39,7 +39,7 @@ export class CpuInfo {
   preemptReq: Lwp | null = null;
   hw!: Cpu;
   constructor(readonly k: Kernel, readonly index: number, readonly runq: RunQueue) {
-    this.spcMutex = new KMutex(`cpu${index}.spc_mutex`, true);
-    this.spcLwplock = new KMutex(`cpu${index}.spc_lwplock`, true);
+    this.spcMutex = new KMutex(`cpu${index}.spc_mutex`, true, this);
+    this.spcLwplock = new KMutex(`cpu${index}.spc_lwplock`, true, this);
   }
 }

@@ -4,7 +4,11 @@ export class KMutex {
   owner: object | null = null;
   /** How many times an acquirer found it held (lock contention). */
   contended = 0;
-  constructor(readonly name: string, readonly spin: boolean) {}
+  /**
+   * @param of  the structure the lock covers (a process's p.lock, a CPU's
+   *            spc locks), so the checker can tell what a step touched.
+   */
+  constructor(readonly name: string, readonly spin: boolean, readonly of: object | null = null) {}
 }
 
 /** The owner recorded for locks taken in interrupt context (timer callbacks). */

@@ -69,7 +69,7 @@ export class Proc {
     public pptr: Proc | null,
     readonly system = false,
   ) {
-    this.lock = new KMutex(`proc${pid}.p_lock`, false);
+    this.lock = new KMutex(`proc${pid}.p_lock`, false, this);
     this.cred = Object.freeze({ uid });
     this.rlimit = pptr === null ? null : pptr.rlimit;
   }

@@ -10,17 +10,34 @@ export class SleepQueue {
   constructor(i: number) { this.lock = new KMutex(`sleepq${i}`, true); }
 }
 
+/**
+ * The hash table.  Each queue (its lock and waiter map) is made when a wait
+ * channel first hashes to it, or when someone lists them all (`queues`, for
+ * the reports): a short run touches a few of the 32.  An unmade queue is an
+ * empty one with a lock nobody took, so nothing can tell the difference.
+ */
 export class SleepTab {
-  readonly queues: SleepQueue[] = [];
+  private readonly qs: (SleepQueue | undefined)[] = new Array(SLEEPTAB_HASH_SIZE);
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
-  constructor() {
-    for (let i = 0; i < SLEEPTAB_HASH_SIZE; i++) this.queues.push(new SleepQueue(i));
+  /** Every queue, in hash order (made now if not yet). */
+  get queues(): readonly SleepQueue[] {
+    for (let i = 0; i < SLEEPTAB_HASH_SIZE; i++) this.queue(i);
+    return this.qs as SleepQueue[];
+  }
+  /** How many queues exist yet (for the test of laziness). */
+  get made(): number {
+    let n = 0;
+    for (let i = 0; i < SLEEPTAB_HASH_SIZE; i++) if (this.qs[i] !== undefined) n++;
+    return n;
+  }
+  private queue(i: number): SleepQueue {
+    return (this.qs[i] ??= new SleepQueue(i));
   }
   /** The queue a wait channel hashes to.  Ids are handed out in first-use order: deterministic. */
   queueOf(wchan: object): SleepQueue {
     let id = this.ids.get(wchan);
     if (id === undefined) this.ids.set(wchan, (id = this.nextId++));
-    return this.queues[id % SLEEPTAB_HASH_SIZE]!;
+    return this.queue(id % SLEEPTAB_HASH_SIZE);
   }
 }
