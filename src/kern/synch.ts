@@ -151,18 +151,47 @@ function switchEvent(l: Lwp, newl: Lwp, voluntary: boolean): void {
 
 /**
  * mi_switch: called with l = curlwp locked, its new state set.  Returns
- * with nothing locked, true if another LWP ran in between.
+ * with nothing locked, true if another LWP ran in between.  The work is in
+ * plain functions around the two waits (spc_mutex, the switch), so that a
+ * sleeping LWP's frame here stays small.
  */
 export function* miSwitch(l: Lwp): Gen<boolean> {
+  miSwitchCheck(l);
+  yield* mutexEnter(l.k, l.cpu.spcMutex);
+  const voluntary = (l.pflag & LP_PREEMPTING) === 0;
+  const newl = miSwitchPick(l);
+  if (newl === null) return false;
+  kassert(l.locks === 0, holdingMsg, l);
+  cpuSwitchOut(l, newl, voluntary);
+  yield switchTo(newl.td);
+  // Switched back in, perhaps on another CPU: publish where, and count it.
+  lwpctlSwitchIn(l, l.k.curcpu()!.index);
+  threadReap(l.cpu);
+  return true;
+}
+
+const holdingMsg = (l: Lwp): string => `mi_switch: ${l.proc.pid}.${l.lid} switching away holding ${l.locks} lock(s)`;
+const notLockedMsg = (l: Lwp): string => `mi_switch: ${l.proc.pid}.${l.lid} not locked`;
+
+/** mi_switch's entry assertions and the critical-section check. */
+function miSwitchCheck(l: Lwp): void {
   const k = l.k;
-  const ci = l.cpu;
   kassert(l === k.curlwp(), 'mi_switch: not curlwp');
-  kassert(ci === k.curcpu(), 'mi_switch: l.cpu is not this cpu');
-  kassert(lwpLocked(l), () => `mi_switch: ${l.proc.pid}.${l.lid} not locked`);
+  kassert(l.cpu === k.curcpu(), 'mi_switch: l.cpu is not this cpu');
+  kassert(lwpLocked(l), notLockedMsg, l);
   kassert((l.pflag & LP_RUNNING) !== 0, 'mi_switch: lwp not running');
   kassert(l.stat !== LSRUN, 'mi_switch: lwp is LSRUN');
   if (l.crit !== 0) critPanic(l, 'switching out inside a critical section');
-  yield* mutexEnter(k, ci.spcMutex);
+}
+
+/**
+ * mi_switch with l locked and l.cpu's spcMutex taken: requeue a still
+ * running l, pick the next LWP and release every lock.  Returns the LWP to
+ * switch to, or null when l keeps the CPU.
+ */
+function miSwitchPick(l: Lwp): Lwp | null {
+  const k = l.k;
+  const ci = l.cpu;
   const preempting = (l.pflag & LP_PREEMPTING) !== 0;
   if (l.kse !== null && l.stat !== LSONPROC) kseSwitchout(l, ci);
   if (l.stat === LSONPROC) {
@@ -190,7 +219,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   if (newl === l) {
     mutexExit(k, ci.spcMutex);
     lwpUnlock(l);
-    return false;
+    return null;
   }
   // Something is left queued behind the new LWP: an idle CPU may steal it.
   if (k.nhalted !== 0 && ci.runq.count !== 0) {
@@ -203,16 +232,16 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   l.ncsw++;
   l.pflag &= ~LP_RUNNING;
   lwpUnlock(l);
-  kassert(l.locks === 0, () => `mi_switch: ${l.proc.pid}.${l.lid} switching away holding ${l.locks} lock(s)`);
+  return newl;
+}
+
+/** The last step before cpu_switchto: count it, tell the event stream and lwpctl, make newl curlwp. */
+function cpuSwitchOut(l: Lwp, newl: Lwp, voluntary: boolean): void {
+  const ci = l.cpu;
   ci.nswtch++;
-  if (k.tracing) switchEvent(l, newl, !preempting);
+  if (l.k.tracing) switchEvent(l, newl, voluntary);
   lwpctlSwitchOut(l); // lwpctl: off CPU
   ci.curlwp = newl;
-  yield switchTo(newl.td);
-  // Switched back in, perhaps on another CPU: publish where, and count it.
-  lwpctlSwitchIn(l, k.curcpu()!.index);
-  threadReap(l.cpu);
-  return true;
 }
 
 /**
@@ -226,7 +255,7 @@ export function threadReap(ci: CpuInfo): void {
   if (td === null) return;
   kassert(td.cpu === -1 && ci.curlwp.td !== td, () => `thread_reap: ${td.name}'s stack is still on a cpu`);
   td.frames.length = 0;
-  td.traps.length = 0;
+  td.traps = null;
   ci.zombieTd = null;
 }
 
