@@ -78,7 +78,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
   lwpInitspecific(l2);
   l2.cred = p2.cred;
-  l2.sig.mask = l1.sig.mask; // l_sigmask: the creator's (what fork and _lwp_create both do)
+  l2.sigmask = l1.sigmask; // l_sigmask: the creator's (what fork and _lwp_create both do)
   if ((flags & LWP_DETACHED) !== 0) {
     l2.prflag = LPR_DETACHED;
     p2.ndlwps++;
@@ -119,8 +119,6 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
  */
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
-  let start = l.start!;
-  l.start = null;
   let first = true;
   for (;;) {
     let fault: { error: unknown } | null = null;
@@ -132,21 +130,27 @@ function* lwpEntry(l: Lwp): Gen<never> {
         if (u !== DONE) yield u; // a frame of its own, as call() made
       }
       first = false;
-      yield start.fn(l.sys, start.arg) as Gen<unknown>; // its own frame: exec unwinds to here
+      yield lwpImage(l); // its own frame: exec unwinds to here
     } catch (error) {
       fault = { error };
     }
     if (fault !== null) yield userFault(l, fault.error);
     // exec() unwinds the old image's frames down to here and leaves the new one.
-    const next = l.execImage;
-    if (next === null) break;
+    if (l.execImage === null) break;
+    l.start = l.execImage;
     l.execImage = null;
-    start = next;
     const u = miUserret(l); // back to user mode, in the new image
     if (u !== DONE) yield u;
   }
   yield lwpExit(l);
   return l.k.panic('lwp_exit returned');
+}
+
+/** Enter user mode: take the start routine (l.start) and start it; its generator is the program's frame. */
+function lwpImage(l: Lwp): Gen<unknown> {
+  const start = l.start!;
+  l.start = null;
+  return start.fn(l.sys, start.arg) as Gen<unknown>;
 }
 
 /**

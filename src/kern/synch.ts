@@ -341,11 +341,24 @@ export function* preempt(l: Lwp): Gen<void> {
   yield* miSwitch(l);
 }
 
-/** yield: called by curlwp with nothing locked; gives the CPU to an equal or better LWP. */
-export function* kyield(l: Lwp): Gen<void> {
-  yield* lwpLock(l);
+/**
+ * yield: called by curlwp with nothing locked; gives the CPU to an equal or
+ * better LWP.  A plain function when l's lock is free: mi_switch's
+ * generator is then the only one made.
+ */
+export function kyield(l: Lwp): Gen<unknown> {
+  const lock = lwpLock(l);
+  return lock === DONE ? kyieldLocked(l) : kyieldWait(lock, l);
+}
+
+function* kyieldWait(lock: Gen<void>, l: Lwp): Gen<unknown> {
+  yield* lock;
+  return yield* kyieldLocked(l);
+}
+
+function kyieldLocked(l: Lwp): Gen<boolean> {
   kassert(lwpLocked(l, l.cpu.spcLwplock) && l.stat === LSONPROC, 'yield: lwp not running');
-  yield* miSwitch(l);
+  return miSwitch(l);
 }
 
 /**

@@ -26,7 +26,7 @@ import type { KMutex } from './mutex.ts';
 import type { Proc } from './proc.ts';
 import type { Cred } from './resource.ts';
 import type { RunQueue } from './runq.ts';
-import { LwpSig } from './signal.ts';
+import type { SigSet } from './signal.ts';
 import type { SleepQueue } from './sleepq.ts';
 import type { KseThread } from './kse.ts';
 
@@ -74,8 +74,10 @@ export class Lwp {
   exiting = false;
   /** Model-only: inside lwp_wait1 (counted in p.nlwpwait). */
   inWait = false;
-  /** Signal state: pending set and mask (sig.ts); p.lock. */
-  readonly sig = new LwpSig();
+  /** l_sigpend: signals sent to this LWP alone (_lwp_kill), not yet taken (sig.ts); p.lock. */
+  sigpend: SigSet = 0n;
+  /** l_sigmask: the signals it blocks; p.lock. */
+  sigmask: SigSet = 0n;
   /** Parked at the boundary by single-threading (single.ts); p.lock. */
   stParked = false;
 
