@@ -27,6 +27,7 @@ import { ERESTART, EINTR } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, PS_WEXIT, SACTIVE, SSTOP, SZOMB } from './param.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
@@ -315,9 +316,10 @@ export function* procStop(p: Proc, sig: number): Gen<void> {
  * seed's callout finds this a tick later; nothing else would.  Called with
  * p.lock held.
  */
-export function* procStopCheck(p: Proc): Gen<void> {
+export function procStopCheck(p: Proc): Gen<void> {
   kassert(mutexOwned(p.k, p.lock), 'proc_stop_callout: p.lock not held');
-  if (p.sig.stopping && p.nrlwps === 0 && (p.sflag & PS_WEXIT) === 0) yield* procStopDone(p);
+  if (p.sig.stopping && p.nrlwps === 0 && (p.sflag & PS_WEXIT) === 0) return procStopDone(p);
+  return DONE; // no stop in progress, or not done yet: no generator
 }
 
 /**

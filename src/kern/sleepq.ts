@@ -25,6 +25,11 @@ import { stSleepError } from './single.ts';
 import { sigispending, sigsleepError } from './sig.ts';
 import type { SleepQueue } from './h/sleepq.ts';
 
+/* Assertion messages, built only when one fails. */
+const unsleepMsg = (l: Lwp): string => `lwp_unsleep: ${l.proc.pid}.${l.lid} not locked asleep`;
+const wakeMsg = (sq: SleepQueue): string => `sleepq_wake: ${sq.lock.name} not held`;
+const cvWaitMsg = (mtx: KMutex): string => `cv_wait: ${mtx.name} not held`;
+
 /** A wait channel's name for ps and traces. */
 export function wchanName(w: object | null, wmesg: string | null): string {
   if (wmesg !== null) return wmesg;
@@ -183,13 +188,25 @@ function needsRunq(l: Lwp): boolean {
  * Remove l from its queue, taking the run queue lock of the CPU it will run
  * on.  Called with l locked by sq; returns with sq still held.
  */
-function* sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
+function sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
   if (!needsRunq(l)) {
     sleepqRemoveLocked(sq, l, null);
-    return;
+    return DONE;
   }
   const ci = schedTakecpu(l);
-  yield* mutexEnter(l.k, ci.spcMutex);
+  const lock = mutexEnter(l.k, ci.spcMutex);
+  if (lock !== DONE) return removeWait(lock, sq, l, ci);
+  sleepqRemoveRunq(sq, l, ci);
+  return DONE; // the run queue lock was free: no generator
+}
+
+function* removeWait(lock: Gen<void>, sq: SleepQueue, l: Lwp, ci: CpuInfo): Gen<void> {
+  yield* lock;
+  sleepqRemoveRunq(sq, l, ci);
+}
+
+/** sleepq_remove onto ci's run queue, whose spcMutex we just took; released again. */
+function sleepqRemoveRunq(sq: SleepQueue, l: Lwp, ci: CpuInfo): void {
   sleepqRemoveLocked(sq, l, ci);
   mutexExit(l.k, ci.spcMutex);
 }
@@ -200,7 +217,7 @@ function* sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
  */
 export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
   const sq = l.sleepq;
-  kassert(sq !== null && lwpLocked(l, sq.lock), () => `lwp_unsleep: ${l.proc.pid}.${l.lid} not locked asleep`);
+  kassert(sq !== null && lwpLocked(l, sq.lock), unsleepMsg, l);
   if (l.k.tracing) wakeupEvent(l);
   yield* sleepqRemove(sq, l);
   if (cleanup) mutexExit(l.k, sq.lock);
@@ -212,7 +229,7 @@ export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
  * caller releases it).
  */
 export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Gen<number> {
-  kassert(sq.lock.owner !== null, () => `sleepq_wake: ${sq.lock.name} not held`);
+  kassert(sq.lock.owner !== null, wakeMsg, sq);
   let n = 0;
   const set = sq.waiters.get(wchan);
   if (set !== undefined) {
@@ -267,7 +284,7 @@ function sleepqTimeout(l: Lwp, timer: { cancelled: boolean }): void {
  */
 export function* cvWaitCommon(l: Lwp, cv: CondVar, mtx: KMutex, timo: number, catchSig: boolean): Gen<number> {
   const k = l.k;
-  kassert(mtx.owner === l, () => `cv_wait: ${mtx.name} not held`);
+  kassert(mtx.owner === l, cvWaitMsg, mtx);
   const sq = yield* sleeptabLookup(k, cv);
   yield* sleepqEnter(sq, l);
   sleepqEnqueue(sq, cv, cv.wmesg, l);

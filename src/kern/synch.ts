@@ -12,7 +12,7 @@
  * LWP whose state is tied to a CPU; it is cleared only as the CPU is handed
  * over, and lwp_free waits for it.
  */
-import { HALT, burn, switchTo, type Gen } from '../engine/coroutine.ts';
+import { HALT, burn, switchTo, type Gen, type Thread } from '../engine/coroutine.ts';
 import type { CpuInfo } from './h/cpu.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
@@ -30,6 +30,12 @@ import { kseRequeue, kseSetrunqueue, kseSwitchout, threadUserret } from './kse.t
 import { DONE } from './done.ts';
 import { priLevel } from './runq.ts';
 
+/* Assertion messages, built only when one fails (no closure per call). */
+const takecpuLocked = (l: Lwp): string => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} not locked`;
+const takecpuNowhere = (l: Lwp): string => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} may run nowhere`;
+const reapMsg = (td: Thread): string => `thread_reap: ${td.name}'s stack is still on a cpu`;
+const userretMsg = (l: Lwp): string => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`;
+
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
 export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
   const a = l.affinity;
@@ -45,7 +51,7 @@ export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
  * tie, then the lowest index.  Load is queued LWPs plus one for a busy CPU.
  */
 export function schedTakecpu(l: Lwp): CpuInfo {
-  kassert(lwpLocked(l), () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} not locked`);
+  kassert(lwpLocked(l), takecpuLocked, l);
   const cur = l.cpu;
   if ((l.pflag & LP_BOUND) !== 0) return cur;
   if (l.targetCpu !== null) return l.targetCpu;
@@ -62,7 +68,7 @@ export function schedTakecpu(l: Lwp): CpuInfo {
       bestLoad = ld;
     }
   }
-  kassert(best !== null, () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} may run nowhere`);
+  kassert(best !== null, takecpuNowhere, l);
   return best;
 }
 
@@ -253,7 +259,7 @@ function cpuSwitchOut(l: Lwp, newl: Lwp, voluntary: boolean): void {
 export function threadReap(ci: CpuInfo): void {
   const td = ci.zombieTd;
   if (td === null) return;
-  kassert(td.cpu === -1 && ci.curlwp.td !== td, () => `thread_reap: ${td.name}'s stack is still on a cpu`);
+  kassert(td.cpu === -1 && ci.curlwp.td !== td, reapMsg, td);
   td.frames.length = 0;
   td.traps = null;
   ci.zombieTd = null;
@@ -379,7 +385,7 @@ function* miUserretWork(l: Lwp): Gen<void> {
 }
 
 function userretLocks(l: Lwp): void {
-  kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
+  kassert(l.locks === 0, userretMsg, l);
 }
 
 /**
