@@ -120,28 +120,33 @@ export class Sys {
    */
   private *syscall<T, A, B, C>(e: Sysent<T, A, B, C>, a: A, b: B, c: C): Gen<T> {
     const l = this.l;
-    const k = l.k;
-    if (k.curlwp() !== l) throw wrongLwp(e.name, l, k.curlwp());
-    const rv = this.rv as Retval<T>;
+    if (l.k.curlwp() !== l) throw wrongLwp(e.name, l, l.k.curlwp());
     for (;;) {
-      if (k.tracing) k.emit({ type: 'syscall', name: e.name, args: e.args === null ? [] : e.args(a, b, c), ...k.ev(l) });
-      yield k.syscallBurn;
+      if (l.k.tracing) syscallEvent(l, e, a, b, c);
+      yield l.k.syscallBurn;
       if (l.kse !== null) yield* call(threadUserEnter(l, l.td.frames.length));
       // LWP_CACHE_CREDS: pick up credentials the process changed since our last call.
       if ((l.prflag & LPR_CRMOD) !== 0) yield lwpCacheCreds(l);
-      rv.value = undefined as T;
-      rv.detail = undefined;
-      const g = e.body(l, rv, a, b, c);
+      const g = this.body(e, a, b, c);
       const error = (isDone(g) ? doneValue(g) : yield g) as number;
+      const rv = this.rv as Retval<T>;
       const value = rv.value;
       const detail = rv.detail;
-      if (k.tracing) k.emit({ type: 'sysret', name: e.name, errno: error, ret: value, ...k.ev(l) });
+      if (l.k.tracing) sysretEvent(l, e.name, error, value);
       const u = miUserret(l);
       if (u !== DONE) yield u;
       if (error === ERESTART) continue;
       if (error === 0 || error === EJUSTRETURN) return value;
       throw new SyscallError(e.name, error, detail);
     }
+  }
+
+  /** Start the sys_* body with an empty result slot. */
+  private body<T, A, B, C>(e: Sysent<T, A, B, C>, a: A, b: B, c: C): Gen<number> {
+    const rv = this.rv as Retval<T>;
+    rv.value = undefined as T;
+    rv.detail = undefined;
+    return e.body(this.l, rv, a, b, c);
   }
 
   /** Run in user mode for n ticks.  Not a system call: time-slicing can preempt it. */
@@ -395,6 +400,16 @@ function hintArg(h: unknown): unknown {
 function parkArgs(o: ParkOptions | undefined): unknown {
   if (o === null || typeof o !== 'object') return o;
   return { timeout: o.timeout, unpark: o.unpark, hint: hintArg(o.hint), unparkHint: hintArg(o.unparkHint) };
+}
+
+function syscallEvent<T, A, B, C>(l: Lwp, e: Sysent<T, A, B, C>, a: A, b: B, c: C): void {
+  const k = l.k;
+  k.emit({ type: 'syscall', name: e.name, args: e.args === null ? [] : e.args(a, b, c), ...k.ev(l) });
+}
+
+function sysretEvent(l: Lwp, name: string, errno: number, ret: unknown): void {
+  const k = l.k;
+  k.emit({ type: 'sysret', name, errno, ret, ...k.ev(l) });
 }
 
 function wrongLwp(name: string, l: Lwp, cur: Lwp | null): SyscallError {
