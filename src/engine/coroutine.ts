@@ -53,7 +53,16 @@ export function choice(what: string): ChoiceReq {
 export function compute(n: number): ComputeReq { return { op: OP_COMPUTE, n }; }
 export function burn(n: number): BurnReq { return { op: OP_BURN, n }; }
 export function spin(until: () => boolean, what: string): SpinReq { return { op: OP_SPIN, until, what }; }
-export function switchTo(to: Thread): SwitchReq { return { op: OP_SWITCH, to }; }
+/**
+ * The request to give this CPU to `to`.  One object, reused: the engine
+ * reads `to` (and drops it) as soon as the request is yielded, so a thread
+ * asleep in a switch holds no request of its own.
+ */
+const SWITCH: { op: typeof OP_SWITCH; to: Thread | null } = { op: OP_SWITCH, to: null };
+export function switchTo(to: Thread): SwitchReq {
+  SWITCH.to = to;
+  return SWITCH as SwitchReq;
+}
 /** Drop every frame above the bottom `depth` ones, without running their finally blocks. */
 export function unwind(depth: number): UnwindReq { return { op: OP_UNWIND, depth }; }
 
@@ -89,7 +98,7 @@ export function* call<T>(g: Gen<T>): Gen<T> {
 
 export class Thread {
   /** Frames, bottom first.  The top frame is the one that runs. */
-  readonly frames: Gen<unknown>[] = [];
+  readonly frames: Gen<unknown>[];
   /** CPU this thread is on, or null when switched out. */
   cpu: number = -1;
   /** Value (or exception) to deliver at the next resume. */
@@ -104,11 +113,15 @@ export class Thread {
   astPending = false;
   /** Ticks spent running on a CPU. */
   ticks = 0;
-  /** Where a trap interrupted user mode: frame depth and the ticks still owed. */
-  readonly traps: { depth: number; left: number }[] = [];
+  /** Where a trap interrupted user mode: frame depth and the ticks still owed (null until the first trap). */
+  traps: { depth: number; left: number }[] | null = null;
 
   constructor(readonly tid: number, readonly name: string, entry: Gen<unknown>) {
-    this.frames.push(entry);
+    // Room for 8 frames up front (a parked LWP sits about 6 deep): an
+    // array grown by push() would take 17 slots.  A literal keeps it packed.
+    const f = [entry, entry, entry, entry, entry, entry, entry, entry];
+    f.length = 1;
+    this.frames = f;
   }
 }
 

@@ -299,7 +299,7 @@ export class Engine {
   }
 
   private trap(th: Thread, handler: Gen<unknown>): void {
-    th.traps.push({ depth: th.frames.length, left: th.userLeft });
+    (th.traps ??= []).push({ depth: th.frames.length, left: th.userLeft });
     th.inUser = false;
     th.userLeft = 0;
     th.frames.push(handler);
@@ -314,7 +314,8 @@ export class Engine {
     }
     for (const g of q.to.frames) th.frames.push(g);
     q.to.frames = [];
-    while (th.traps.length !== 0 && th.traps[th.traps.length - 1]!.depth >= q.base) th.traps.pop();
+    const traps = th.traps;
+    if (traps !== null) while (traps.length !== 0 && traps[traps.length - 1]!.depth >= q.base) traps.pop();
     th.inUser = false;
     th.userLeft = 0;
     th.resumeValue = q.to.value;
@@ -368,7 +369,7 @@ export class Engine {
     frames.pop();
     if (frames.length === 0) throw new Error(`thread ${th.name} returned from its entry frame`);
     const traps = th.traps;
-    if (traps.length !== 0 && traps[traps.length - 1]!.depth === frames.length) {
+    if (traps !== null && traps.length !== 0 && traps[traps.length - 1]!.depth === frames.length) {
       // The trap handler returned: go back to the interrupted user time.
       const t = traps.pop()!;
       th.userLeft = t.left;
@@ -402,6 +403,7 @@ export class Engine {
         return false;
       case OP_SWITCH: {
         const to = q.to;
+        (q as { to: Thread | null }).to = null; // the one shared request (switchTo): hold no thread
         th.cpu = -1;
         to.cpu = cpu.index;
         cpu.thread = to;
@@ -414,7 +416,7 @@ export class Engine {
       case OP_UNWIND:
         // The frames above are simply dropped: an exec'd-over image runs no cleanup.
         th.frames.length = q.depth;
-        th.traps.length = 0;
+        th.traps = null;
         th.inUser = false;
         th.userLeft = 0;
         return true;

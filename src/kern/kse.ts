@@ -181,7 +181,7 @@ function standinLink(td: Lwp, td2: Lwp, kg: Ksegrp): KseThread {
   if (p.nlwpid === 0) p.nlwpid++;
   td2.lid = p.nlwpid;
   (td2.td as { name: string }).name = `${p.pid}.${td2.lid}`;
-  td2.sig.mask = td.sig.mask;
+  td2.sigmask = td.sigmask;
   p.lwpInsert(td2);
   lwpChargeUpcall(p);
   if (p.st.thread !== null) td2.flag |= LW_WSINGLE | (p.st.mode === ST_EXIT ? LW_WEXIT : 0);

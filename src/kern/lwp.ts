@@ -25,7 +25,7 @@
  * those in LSRUN, LSONPROC, LSSLEEP (and LSIDL during creation); ndlwps
  * the detached; nlwpwait the LWPs inside lwp_wait1.
  */
-import type { Gen } from '../engine/coroutine.ts';
+import type { Gen, Thread } from '../engine/coroutine.ts';
 import { DONE } from './done.ts';
 import type { CpuInfo } from './h/cpu.ts';
 import { Lwp, type LwpStart } from './h/lwp.ts';
@@ -49,6 +49,16 @@ import { lwpFinispecific, lwpInitspecific } from './specific.ts';
 import { postsigs, procStopCheck } from './sig.ts';
 import { kseThreadExit } from './kse.ts';
 
+/* Assertion messages, built only when one fails (no closure per call). */
+const startupMsg = (l: Lwp): string => `lwp_startup: ${l.proc.pid}.${l.lid} is not curlwp`;
+const exitLocksMsg = (l: Lwp): string => `lwp_exit: ${l.proc.pid}.${l.lid} holds ${l.locks} lock(s)`;
+const freeZombieMsg = (l: Lwp): string => `lwp_free: ${l.proc.pid}.${l.lid} is not a zombie`;
+const freeOnCpuMsg = (l: Lwp): string => `lwp_free: ${l.proc.pid}.${l.lid} is still on a cpu`;
+const delrefMsg = (l: Lwp): string => `lwp_delref2: ${l.proc.pid}.${l.lid} refcnt would go negative`;
+
+/** The thread of a new LWP: its stack starts in lwpEntry. */
+const newLwpThread = (l: Lwp): Thread => l.k.engine.newThread('lwp', lwpEntry(l));
+
 /**
  * lwp_create: make a new LWP in p2, with l1 as the template.  Called with
  * nothing locked.  The new LWP is LSIDL; the caller makes it runnable,
@@ -68,8 +78,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
     } else mutexExit(k, p2.lock);
   }
 
-  const l2 = new Lwp(k, p2, 0, l1.cpu, l1.priority, name, (l) =>
-    k.engine.newThread(`lwp`, lwpEntry(l)));
+  const l2 = new Lwp(k, p2, 0, l1.cpu, l1.priority, name, newLwpThread);
   l2.pflag = LP_MPSAFE;
   if (p2.system) l2.flag |= LW_SYSTEM;
   l2.start = start;
@@ -78,7 +87,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   // lwp_initspecific, and lwp_update_creds for the new LWP (p.lock held).
   lwpInitspecific(l2);
   l2.cred = p2.cred;
-  l2.sig.mask = l1.sig.mask; // l_sigmask: the creator's (what fork and _lwp_create both do)
+  l2.sigmask = l1.sigmask; // l_sigmask: the creator's (what fork and _lwp_create both do)
   if ((flags & LWP_DETACHED) !== 0) {
     l2.prflag = LPR_DETACHED;
     p2.ndlwps++;
@@ -119,8 +128,6 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
  */
 function* lwpEntry(l: Lwp): Gen<never> {
   lwpStartup(l);
-  let start = l.start!;
-  l.start = null;
   let first = true;
   for (;;) {
     let fault: { error: unknown } | null = null;
@@ -132,21 +139,27 @@ function* lwpEntry(l: Lwp): Gen<never> {
         if (u !== DONE) yield u; // a frame of its own, as call() made
       }
       first = false;
-      yield start.fn(l.sys, start.arg) as Gen<unknown>; // its own frame: exec unwinds to here
+      yield lwpImage(l); // its own frame: exec unwinds to here
     } catch (error) {
       fault = { error };
     }
     if (fault !== null) yield userFault(l, fault.error);
     // exec() unwinds the old image's frames down to here and leaves the new one.
-    const next = l.execImage;
-    if (next === null) break;
+    if (l.execImage === null) break;
+    l.start = l.execImage;
     l.execImage = null;
-    start = next;
     const u = miUserret(l); // back to user mode, in the new image
     if (u !== DONE) yield u;
   }
   yield lwpExit(l);
   return l.k.panic('lwp_exit returned');
+}
+
+/** Enter user mode: take the start routine (l.start) and start it; its generator is the program's frame. */
+function lwpImage(l: Lwp): Gen<unknown> {
+  const start = l.start!;
+  l.start = null;
+  return start.fn(l.sys, start.arg) as Gen<unknown>;
 }
 
 /**
@@ -155,7 +168,7 @@ function* lwpEntry(l: Lwp): Gen<never> {
  */
 export function lwpAlloc(l1: Lwp, start: LwpStart, name: string | null): Lwp {
   const k = l1.k;
-  const l2 = new Lwp(k, l1.proc, 0, l1.cpu, l1.priority, name, (l) => k.engine.newThread('lwp', lwpEntry(l)));
+  const l2 = new Lwp(k, l1.proc, 0, l1.cpu, l1.priority, name, newLwpThread);
   l2.pflag = LP_MPSAFE;
   l2.start = start;
   return l2;
@@ -169,7 +182,7 @@ export function setExecImage(l: Lwp, image: LwpStart): void {
 /** lwp_startup: the first thing a new LWP runs, on its CPU, with nothing locked. */
 export function lwpStartup(l: Lwp): void {
   const k = l.k;
-  kassert(l === k.curlwp(), () => `lwp_startup: ${l.proc.pid}.${l.lid} is not curlwp`);
+  kassert(l === k.curlwp(), startupMsg, l);
   kassert(l.stat === LSONPROC, 'lwp_startup: lwp not LSONPROC');
   kassert(l.locks === 0, 'lwp_startup: locks held');
   threadReap(l.cpu);
@@ -183,7 +196,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   const k = l.k;
   const p = l.proc;
   kassert(l === k.curlwp(), 'lwp_exit: not curlwp');
-  kassert(l.locks === 0, () => `lwp_exit: ${p.pid}.${l.lid} holds ${l.locks} lock(s)`);
+  kassert(l.locks === 0, exitLocksMsg, l);
 
   yield* mutexEnter(k, p.lock);
   if (p.nlwps - p.nzlwps === 1) {
@@ -246,7 +259,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   const p = l.proc;
   kassert(l !== k.curlwp(), 'lwp_free: freeing curlwp');
   kassert(last || mutexOwned(k, p.lock), 'lwp_free: p.lock not held');
-  kassert(l.stat === LSZOMB, () => `lwp_free: ${p.pid}.${l.lid} is not a zombie`);
+  kassert(l.stat === LSZOMB, freeZombieMsg, l);
   lwpFreeLimits(l); // chglwpcnt(-1), but not for proc0 or the last LWP
   if (!last) {
     // Fold its run time into the process, as it comes off the list.
@@ -262,7 +275,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   }
   // On another CPU it may not have switched away yet: wait until it has.
   yield* waitOffCpu(l);
-  kassert((l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l, () => `lwp_free: ${p.pid}.${l.lid} is still on a cpu`);
+  kassert((l.pflag & LP_RUNNING) === 0 && l.cpu.curlwp !== l, freeOnCpuMsg, l);
   if (l.lwpctl !== null) yield* lwpCtlFree(l);
   k.alllwp.delete(l);
   if (k.tracing) {
@@ -579,7 +592,7 @@ export function* lwpDelref2(l: Lwp): Gen<void> {
   const k = l.k;
   kassert(mutexOwned(k, l.proc.lock), 'lwp_delref2: p.lock not held');
   kassert(l.stat !== LSZOMB, 'lwp_delref2: zombie');
-  kassert(l.refcnt > 0, () => `lwp_delref2: ${l.proc.pid}.${l.lid} refcnt would go negative`);
+  kassert(l.refcnt > 0, delrefMsg, l);
   if (--l.refcnt === 0) yield* cvBroadcast(k, l.proc.lwpcv);
 }
 

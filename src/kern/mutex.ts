@@ -26,7 +26,7 @@ import { choice, spin, type Gen } from '../engine/coroutine.ts';
 import { INTR_OWNER, type KMutex } from './h/mutex.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
-import { kassert } from './panic.ts';
+import { KernelPanic, kassert } from './panic.ts';
 import { DONE } from './done.ts';
 
 /**
@@ -69,7 +69,7 @@ export function mutexEnter(k: Kernel, m: KMutex): Gen<void> {
 function* mutexEnterChoice(k: Kernel, m: KMutex): Gen<void> {
   yield choice(m.name);
   const o = owner(k);
-  kassert(m.owner !== o, () => `mutex_enter: locking against myself: ${m.name}`);
+  kassert(m.owner !== o, againstMyself, m);
   if (m.owner !== null) {
     m.contended++;
     if (k.tracing && o !== INTR_OWNER) k.emit({ type: 'contention', lock: m.name, ...k.ev(o as Lwp) });
@@ -89,7 +89,7 @@ export function mutexTryEnter(k: Kernel, m: KMutex): boolean {
 /** mutex_exit: called with m held by the current LWP (or interrupt context). */
 export function mutexExit(k: Kernel, m: KMutex): void {
   const o = owner(k);
-  kassert(m.owner === o, () => `mutex_exit: ${m.name} not owned by ${describe(o)} (owner ${describe(m.owner)})`);
+  if (m.owner !== o) throw new KernelPanic(notOwnedMsg(m, o)); // kassert, without a closure per release
   m.owner = null;
   if (o !== INTR_OWNER) (o as Lwp).locks--;
   if (watcher !== null) watcher.released(k, m, o);
@@ -97,6 +97,14 @@ export function mutexExit(k: Kernel, m: KMutex): void {
 
 export function mutexOwned(k: Kernel, m: KMutex): boolean {
   return m.owner === owner(k);
+}
+
+/* Assertion messages, built only when one fails (no closure per lock operation). */
+const againstMyself = (m: KMutex): string => `mutex_enter: locking against myself: ${m.name}`;
+const setlockMsg = (l: Lwp): string => `lwp_setlock: ${l.proc.pid}.${l.lid} not locked`;
+const unlockToMsg = (l: Lwp): string => `lwp_unlock_to: ${l.proc.pid}.${l.lid} not locked`;
+function notOwnedMsg(m: KMutex, o: object): string {
+  return `mutex_exit: ${m.name} not owned by ${describe(o)} (owner ${describe(m.owner)})`;
 }
 
 function describe(o: object | null): string {
@@ -144,14 +152,14 @@ export function lwpLocked(l: Lwp, mtx: KMutex | null = null): boolean {
 
 /** lwp_setlock: lend the LWP a new lock.  The old one must be held; it stays held. */
 export function lwpSetlock(l: Lwp, m: KMutex): void {
-  kassert(mutexOwned(l.k, l.mutex), () => `lwp_setlock: ${l.proc.pid}.${l.lid} not locked`);
+  kassert(mutexOwned(l.k, l.mutex), setlockMsg, l);
   l.mutex = m;
   touch(l);
 }
 
 /** lwp_unlock_to: lend the LWP a new lock and release the old one. */
 export function lwpUnlockTo(l: Lwp, m: KMutex): void {
-  kassert(lwpLocked(l), () => `lwp_unlock_to: ${l.proc.pid}.${l.lid} not locked`);
+  kassert(lwpLocked(l), unlockToMsg, l);
   const old = l.mutex;
   l.mutex = m;
   touch(l);

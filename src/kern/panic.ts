@@ -17,7 +17,11 @@ export class KernelPanic extends Error {
   }
 }
 
-/** KASSERT: panic with `msg` unless `cond` holds. */
-export function kassert(cond: boolean, msg: string | (() => string)): asserts cond {
-  if (!cond) throw new KernelPanic(typeof msg === 'string' ? msg : msg());
+/**
+ * KASSERT: panic with `msg` unless `cond` holds.  A message built from
+ * values is a function, called only on failure; on hot paths it takes its
+ * values as `arg` (a module-level function then makes no closure per call).
+ */
+export function kassert<A>(cond: boolean, msg: string | ((a: A) => string), arg?: A): asserts cond {
+  if (!cond) throw new KernelPanic(typeof msg === 'string' ? msg : msg(arg as A));
 }

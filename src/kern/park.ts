@@ -55,13 +55,16 @@ export function isParked(l: Lwp): boolean {
   return l.wchan instanceof ParkChan;
 }
 
-/** Turn a timeout in ticks into what lwp_park gets: ticks to sleep, or an error. */
-export function parkTimo(timeout: number | undefined): { error: number; timo: number } {
-  if (timeout === undefined) return { error: 0, timo: 0 };
-  // abstimeout2timo: a deadline already passed first, then a malformed one.
-  if (timeout <= 0) return { error: ETIMEDOUT, timo: 0 };
-  if (!Number.isSafeInteger(timeout)) return { error: EINVAL, timo: 0 };
-  return { error: 0, timo: timeout };
+/**
+ * abstimeout2timo's errors, for a timeout in ticks: ETIMEDOUT for a
+ * deadline already passed, then EINVAL for a malformed one, else 0 (and
+ * lwp_park sleeps `timeout` ticks, or without a timeout if there is none).
+ */
+export function parkTimoError(timeout: number | undefined): number {
+  if (timeout === undefined) return 0;
+  if (timeout <= 0) return ETIMEDOUT;
+  if (!Number.isSafeInteger(timeout)) return EINVAL;
+  return 0;
 }
 
 /**
@@ -79,8 +82,8 @@ export function parkTimo(timeout: number | undefined): { error: number; timo: nu
 export function* lwpPark(l: Lwp, timeout: number | undefined, hint: unknown): Gen<number> {
   const k = l.k;
   kassert(l === k.curlwp(), 'lwp_park: not curlwp');
-  const t = parkTimo(timeout);
-  if (t.error !== 0) return t.error;
+  const error = parkTimoError(timeout);
+  if (error !== 0) return error;
 
   const wchan = lwpParkWchan(l.proc, hint);
   const sq = yield* sleeptabLookup(k, wchan);
@@ -94,7 +97,11 @@ export function* lwpPark(l: Lwp, timeout: number | undefined, hint: unknown): Ge
   }
   lwpUnlockTo(l, sq.lock);
   sleepqEnqueue(sq, wchan, 'parked', l);
-  const error = yield* sleepqBlock(l, t.timo, true);
+  return parkError(yield* sleepqBlock(l, timeout ?? 0, true));
+}
+
+/** What lwp_park returns for sleepq_block's error. */
+function parkError(error: number): number {
   if (error === EWOULDBLOCK) return ETIMEDOUT;
   if (error === ERESTART) return EINTR;
   return error;

@@ -54,14 +54,17 @@ import type { Lwp } from './h/lwp.ts';
 import type { Proc } from './h/proc.ts';
 import { EAGAIN, EINVAL, EPERM, EPROCLIM } from './errno.ts';
 import { mutexEnter, mutexExit } from './mutex.ts';
-import { kassert } from './panic.ts';
+import { KernelPanic, kassert } from './panic.ts';
 import { DONE } from './done.ts';
 import { LPR_CRMOD, MAXUPRC, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NTHR } from './param.ts';
 import type { Cred, ResourceState, Rlimit } from './h/resource.ts';
 
+/* Assertion messages, built only when one fails (no closure per call). */
+const negativeCount = (uid: number): string => `chglwpcnt: uid ${uid} count would go negative`;
+
 function charge(p: Proc, diff: number): number {
   const n = p.lwpCharges + diff;
-  kassert(n >= 0, () => `lwp accounting: proc ${p.pid} would carry ${n} charges`);
+  if (n < 0) throw new KernelPanic(`lwp accounting: proc ${p.pid} would carry ${n} charges`);
   p.lwpCharges = n;
   return chglwpcnt(p.k, p.cred.uid, diff);
 }
@@ -141,9 +144,8 @@ export function procLimits(p: Proc): readonly Rlimit[] {
 export function chglwpcnt(k: Kernel, uid: number, diff: number): number {
   const t = resourceState(k).lwpcnt;
   const n = (t.get(uid) ?? 0) + diff;
-  kassert(n >= 0, () => `chglwpcnt: uid ${uid} count would go negative`);
-  if (n === 0) t.delete(uid);
-  else t.set(uid, n);
+  kassert(n >= 0, negativeCount, uid);
+  t.set(uid, n); // uidinfo entries stay once made (uid_find), even at zero
   return n;
 }
 

@@ -8,8 +8,8 @@
  * (an LWP stopping itself), proc_stop / proc_stop_done, proc_unstop, and
  * lwp_unstop from kern_lwp.c 1.172.
  *
- * State: p.sig.pend is the process-wide pending set, l.sig.pend the
- * per-LWP one (signals sent with _lwp_kill), l.sig.mask the LWP's blocked
+ * State: p.sig.pend is the process-wide pending set, l.sigpend the
+ * per-LWP one (signals sent with _lwp_kill), l.sigmask the LWP's blocked
  * set; p.sig.acts the dispositions.  All of it is covered by p.lock.  An
  * LWP with something it should look at has LW_PENDSIG (l.mutex).
  *
@@ -27,6 +27,7 @@ import { ERESTART, EINTR } from './errno.ts';
 import { lwpLock, lwpUnlock, mutexEnter, mutexExit, mutexOwned } from './mutex.ts';
 import { LSIDL, LSONPROC, LSSLEEP, LSSTOP, LSZOMB, LW_PENDSIG, LW_SINTR, PS_WEXIT, SACTIVE, SSTOP, SZOMB } from './param.ts';
 import { kassert } from './panic.ts';
+import { DONE } from './done.ts';
 import { cvBroadcast } from './sleepq.ts';
 import { miSwitch, setrunnable } from './synch.ts';
 import { lwpNeedUserret } from './lwp.ts';
@@ -78,7 +79,7 @@ export function sigsetToArray(set: SigSet): number[] {
 
 /** A deliverable signal for l: pending for it or its process, and not blocked. */
 function deliverable(l: Lwp): SigSet {
-  return (l.sig.pend | l.proc.sig.pend) & ~l.sig.mask;
+  return (l.sigpend | l.proc.sig.pend) & ~l.sigmask;
 }
 
 /** Is the signal's action to discard it?  (ignored, or default-ignore) */
@@ -123,7 +124,7 @@ export function* kpsignal(p: Proc, sig: number, lid = 0): Gen<void> {
   if (lid !== 0) {
     target = p.lidMap.get(lid) ?? null;
     if (target === null || target.stat === LSIDL || target.stat === LSZOMB) return;
-    target.sig.pend |= sigbit(sig);
+    target.sigpend |= sigbit(sig);
   } else p.sig.pend |= sigbit(sig);
 
   // Tell an LWP that can take it; stops and kills go to every LWP.
@@ -139,7 +140,7 @@ export function* kpsignal(p: Proc, sig: number, lid = 0): Gen<void> {
 
 function clearPending(p: Proc, set: SigSet): void {
   p.sig.pend &= ~set;
-  for (const l of p.eachLwp()) l.sig.pend &= ~set;
+  for (const l of p.eachLwp()) l.sigpend &= ~set;
 }
 
 /**
@@ -148,7 +149,7 @@ function clearPending(p: Proc, set: SigSet): void {
  */
 function* sigpost(l: Lwp, sig: number): Gen<boolean> {
   if (l.stat === LSIDL || l.stat === LSZOMB || l.refcnt === 0) return false;
-  if ((l.sig.mask & sigbit(sig)) !== 0n) return false;
+  if ((l.sigmask & sigbit(sig)) !== 0n) return false;
   yield* lwpLock(l);
   l.flag |= LW_PENDSIG;
   if (l.stat === LSSLEEP && (l.flag & LW_SINTR) !== 0) {
@@ -201,7 +202,7 @@ export function* issignal(l: Lwp): Gen<number> {
 /** Remove sig from the pending sets l sees (its own first). */
 function takeSignal(l: Lwp, sig: number): void {
   const b = sigbit(sig);
-  if ((l.sig.pend & b) !== 0n) l.sig.pend &= ~b;
+  if ((l.sigpend & b) !== 0n) l.sigpend &= ~b;
   else l.proc.sig.pend &= ~b;
 }
 
@@ -229,8 +230,8 @@ export function* postsigs(l: Lwp): Gen<void> {
       return;
     }
     // The handler runs with the action's mask, and the signal itself, blocked.
-    const saved = l.sig.mask;
-    l.sig.mask |= (a.mask | ((a.flags & SA_NODEFER) !== 0 ? 0n : sigbit(sig))) & ~CANTMASK;
+    const saved = l.sigmask;
+    l.sigmask |= (a.mask | ((a.flags & SA_NODEFER) !== 0 ? 0n : sigbit(sig))) & ~CANTMASK;
     let fault: { e: unknown } | null = null;
     try {
       yield* call(a.handler(l.sys, sig) as Gen<unknown>);
@@ -240,7 +241,7 @@ export function* postsigs(l: Lwp): Gen<void> {
     if (fault !== null) return yield* userFault(l, fault.e);
     // sigreturn: the old mask is back; anything it unblocks is noticed.
     yield* mutexEnter(k, p.lock);
-    l.sig.mask = saved;
+    l.sigmask = saved;
     if (deliverable(l) !== 0n) l.flag |= LW_PENDSIG;
     mutexExit(k, p.lock);
   }
@@ -315,9 +316,10 @@ export function* procStop(p: Proc, sig: number): Gen<void> {
  * seed's callout finds this a tick later; nothing else would.  Called with
  * p.lock held.
  */
-export function* procStopCheck(p: Proc): Gen<void> {
+export function procStopCheck(p: Proc): Gen<void> {
   kassert(mutexOwned(p.k, p.lock), 'proc_stop_callout: p.lock not held');
-  if (p.sig.stopping && p.nrlwps === 0 && (p.sflag & PS_WEXIT) === 0) yield* procStopDone(p);
+  if (p.sig.stopping && p.nrlwps === 0 && (p.sflag & PS_WEXIT) === 0) return procStopDone(p);
+  return DONE; // no stop in progress, or not done yet: no generator
 }
 
 /**

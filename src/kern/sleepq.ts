@@ -18,12 +18,17 @@ import { lwpLock, lwpLocked, lwpSetlock, lwpUnlockTo, mutexEnter, mutexExit, mut
 import { EINTR, EWOULDBLOCK } from './errno.ts';
 import { LP_RUNNING, LSONPROC, LSRUN, LSSLEEP, LW_CANCELLED, LW_PENDSIG, LW_SINTR, LW_WCORE, LW_WEXIT } from './param.ts';
 import { kassert } from './panic.ts';
-import { DONE } from './done.ts';
+import { DONE, doneWith } from './done.ts';
 import { miSwitch, placeOn, schedEnqueueRunnable, schedTakecpu } from './synch.ts';
 import { kseSleepUpcall } from './kse.ts';
 import { stSleepError } from './single.ts';
 import { sigispending, sigsleepError } from './sig.ts';
 import type { SleepQueue } from './h/sleepq.ts';
+
+/* Assertion messages, built only when one fails. */
+const unsleepMsg = (l: Lwp): string => `lwp_unsleep: ${l.proc.pid}.${l.lid} not locked asleep`;
+const wakeMsg = (sq: SleepQueue): string => `sleepq_wake: ${sq.lock.name} not held`;
+const cvWaitMsg = (mtx: KMutex): string => `cv_wait: ${mtx.name} not held`;
 
 /** A wait channel's name for ps and traces. */
 export function wchanName(w: object | null, wmesg: string | null): string {
@@ -33,9 +38,14 @@ export function wchanName(w: object | null, wmesg: string | null): string {
 }
 
 /** sleeptab_lookup: find and lock the queue for `wchan`. */
-export function* sleeptabLookup(k: Kernel, wchan: object): Gen<SleepQueue> {
+export function sleeptabLookup(k: Kernel, wchan: object): Gen<SleepQueue> {
   const sq = k.sleeptab.queueOf(wchan);
-  yield* mutexEnter(k, sq.lock);
+  const lock = mutexEnter(k, sq.lock);
+  return lock === DONE ? doneWith(sq) : lookupWait(lock, sq); // taken at once: no generator
+}
+
+function* lookupWait(lock: Gen<void>, sq: SleepQueue): Gen<SleepQueue> {
+  yield* lock;
   return sq;
 }
 
@@ -43,8 +53,15 @@ export function* sleeptabLookup(k: Kernel, wchan: object): Gen<SleepQueue> {
  * sleepq_enter: called with sq locked and l = curlwp, unlocked; returns with
  * l's lock handed over to the queue's lock (still held).
  */
-export function* sleepqEnter(sq: SleepQueue, l: Lwp): Gen<void> {
-  yield* lwpLock(l);
+export function sleepqEnter(sq: SleepQueue, l: Lwp): Gen<void> {
+  const lock = lwpLock(l);
+  if (lock !== DONE) return enterWait(lock, sq, l);
+  lwpUnlockTo(l, sq.lock);
+  return DONE; // l's lock was free: no generator
+}
+
+function* enterWait(lock: Gen<void>, sq: SleepQueue, l: Lwp): Gen<void> {
+  yield* lock;
   lwpUnlockTo(l, sq.lock);
 }
 
@@ -66,45 +83,66 @@ export function sleepqEnqueue(sq: SleepQueue, wchan: object, wmesg: string, l: L
  * sleepq_block: called with l asleep and locked by its queue; switches away
  * and returns with nothing locked once woken.  Returns 0, EWOULDBLOCK on
  * timeout, or (interruptible sleeps) EINTR when the LWP is cancelled,
- * exiting or dumping core.  Signals come with the signal subsystem.
+ * exiting or dumping core, or what a pending signal says (sigsleepError).
+ * The checks are plain functions: an LWP asleep here keeps a small frame.
  */
 export function* sleepqBlock(l: Lwp, timo: number, catchSig: boolean): Gen<number> {
-  const k = l.k;
+  const early = catchSig ? sleepqEarly(l) : -1;
   let error = 0;
-  let early = false;
-  if (catchSig) {
-    l.flag |= LW_SINTR;
-    if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) {
-      l.flag &= ~LW_CANCELLED;
-      error = EINTR;
-      early = true;
-    } else if ((error = stSleepError(l)) !== 0) {
-      early = true;
-    } else if ((l.flag & LW_PENDSIG) !== 0 && sigispending(l)) {
-      early = true;
-    }
-  }
-  if (early) {
+  if (early >= 0) {
+    error = early;
     yield* lwpUnsleep(l, true);
   } else {
-    if (timo > 0) {
-      const timer = k.engine.timeout(timo, () => sleepqTimeout(l, timer));
-      l.sleepTimer = timer;
-    }
+    if (timo > 0) sleepqArm(l, timo);
     if (l.kse !== null) kseSleepUpcall(l);
     yield* miSwitch(l);
-    if (l.sleepTimer !== null) {
-      l.sleepTimer.cancelled = true;
-      l.sleepTimer = null;
-    }
-    if (l.slpError === EWOULDBLOCK) error = EWOULDBLOCK;
+    error = sleepqDisarm(l);
   }
-  if (catchSig && error === 0) {
-    if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) error = EINTR;
-    else if ((error = stSleepError(l)) !== 0) { /* single-threading: unwind to the boundary */ }
-    else if ((l.flag & LW_PENDSIG) !== 0) error = yield* sigsleepError(l);
-  }
+  if (catchSig && error === 0) error = yield* sleepqCatch(l);
   return error;
+}
+
+/**
+ * An interruptible sleep about to block: -1 to go to sleep, else the error
+ * to leave with at once (0: a signal is pending; sleepqCatch says which).
+ */
+function sleepqEarly(l: Lwp): number {
+  l.flag |= LW_SINTR;
+  if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) {
+    l.flag &= ~LW_CANCELLED;
+    return EINTR;
+  }
+  const error = stSleepError(l);
+  if (error !== 0) return error;
+  if ((l.flag & LW_PENDSIG) !== 0 && sigispending(l)) return 0;
+  return -1;
+}
+
+/** Arm the timeout of a timed sleep (sleepq_timeout runs when it fires). */
+function sleepqArm(l: Lwp, timo: number): void {
+  const timer = l.k.engine.timeout(timo, () => sleepqTimeout(l, timer));
+  l.sleepTimer = timer;
+}
+
+/** Woken: cancel the timeout, if any; EWOULDBLOCK if it is what woke us. */
+function sleepqDisarm(l: Lwp): number {
+  if (l.sleepTimer !== null) {
+    l.sleepTimer.cancelled = true;
+    l.sleepTimer = null;
+  }
+  return l.slpError === EWOULDBLOCK ? EWOULDBLOCK : 0;
+}
+
+const DONE_0 = doneWith(0);
+const DONE_EINTR = doneWith(EINTR);
+
+/** An interruptible sleep that ended quietly: EINTR, single-threading's error, or a signal's (sigsleepError). */
+function sleepqCatch(l: Lwp): Gen<number> {
+  if ((l.flag & (LW_CANCELLED | LW_WEXIT | LW_WCORE)) !== 0) return DONE_EINTR;
+  const error = stSleepError(l); // single-threading: unwind to the boundary
+  if (error !== 0) return doneWith(error);
+  if ((l.flag & LW_PENDSIG) !== 0) return sigsleepError(l);
+  return DONE_0;
 }
 
 /**
@@ -150,13 +188,25 @@ function needsRunq(l: Lwp): boolean {
  * Remove l from its queue, taking the run queue lock of the CPU it will run
  * on.  Called with l locked by sq; returns with sq still held.
  */
-function* sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
+function sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
   if (!needsRunq(l)) {
     sleepqRemoveLocked(sq, l, null);
-    return;
+    return DONE;
   }
   const ci = schedTakecpu(l);
-  yield* mutexEnter(l.k, ci.spcMutex);
+  const lock = mutexEnter(l.k, ci.spcMutex);
+  if (lock !== DONE) return removeWait(lock, sq, l, ci);
+  sleepqRemoveRunq(sq, l, ci);
+  return DONE; // the run queue lock was free: no generator
+}
+
+function* removeWait(lock: Gen<void>, sq: SleepQueue, l: Lwp, ci: CpuInfo): Gen<void> {
+  yield* lock;
+  sleepqRemoveRunq(sq, l, ci);
+}
+
+/** sleepq_remove onto ci's run queue, whose spcMutex we just took; released again. */
+function sleepqRemoveRunq(sq: SleepQueue, l: Lwp, ci: CpuInfo): void {
   sleepqRemoveLocked(sq, l, ci);
   mutexExit(l.k, ci.spcMutex);
 }
@@ -167,7 +217,7 @@ function* sleepqRemove(sq: SleepQueue, l: Lwp): Gen<void> {
  */
 export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
   const sq = l.sleepq;
-  kassert(sq !== null && lwpLocked(l, sq.lock), () => `lwp_unsleep: ${l.proc.pid}.${l.lid} not locked asleep`);
+  kassert(sq !== null && lwpLocked(l, sq.lock), unsleepMsg, l);
   if (l.k.tracing) wakeupEvent(l);
   yield* sleepqRemove(sq, l);
   if (cleanup) mutexExit(l.k, sq.lock);
@@ -179,7 +229,7 @@ export function* lwpUnsleep(l: Lwp, cleanup: boolean): Gen<void> {
  * caller releases it).
  */
 export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Gen<number> {
-  kassert(sq.lock.owner !== null, () => `sleepq_wake: ${sq.lock.name} not held`);
+  kassert(sq.lock.owner !== null, wakeMsg, sq);
   let n = 0;
   const set = sq.waiters.get(wchan);
   if (set !== undefined) {
@@ -234,7 +284,7 @@ function sleepqTimeout(l: Lwp, timer: { cancelled: boolean }): void {
  */
 export function* cvWaitCommon(l: Lwp, cv: CondVar, mtx: KMutex, timo: number, catchSig: boolean): Gen<number> {
   const k = l.k;
-  kassert(mtx.owner === l, () => `cv_wait: ${mtx.name} not held`);
+  kassert(mtx.owner === l, cvWaitMsg, mtx);
   const sq = yield* sleeptabLookup(k, cv);
   yield* sleepqEnter(sq, l);
   sleepqEnqueue(sq, cv, cv.wmesg, l);

@@ -12,7 +12,7 @@
  * LWP whose state is tied to a CPU; it is cleared only as the CPU is handed
  * over, and lwp_free waits for it.
  */
-import { HALT, burn, switchTo, type Gen } from '../engine/coroutine.ts';
+import { HALT, burn, switchTo, type Gen, type Thread } from '../engine/coroutine.ts';
 import type { CpuInfo } from './h/cpu.ts';
 import type { Kernel } from './h/kernel.ts';
 import type { Lwp } from './h/lwp.ts';
@@ -30,6 +30,12 @@ import { kseRequeue, kseSetrunqueue, kseSwitchout, threadUserret } from './kse.t
 import { DONE } from './done.ts';
 import { priLevel } from './runq.ts';
 
+/* Assertion messages, built only when one fails (no closure per call). */
+const takecpuLocked = (l: Lwp): string => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} not locked`;
+const takecpuNowhere = (l: Lwp): string => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} may run nowhere`;
+const reapMsg = (td: Thread): string => `thread_reap: ${td.name}'s stack is still on a cpu`;
+const userretMsg = (l: Lwp): string => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`;
+
 /** sched_migratable: may l run on ci (its affinity mask allows it)? */
 export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
   const a = l.affinity;
@@ -45,7 +51,7 @@ export function schedMigratable(l: Lwp, ci: CpuInfo): boolean {
  * tie, then the lowest index.  Load is queued LWPs plus one for a busy CPU.
  */
 export function schedTakecpu(l: Lwp): CpuInfo {
-  kassert(lwpLocked(l), () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} not locked`);
+  kassert(lwpLocked(l), takecpuLocked, l);
   const cur = l.cpu;
   if ((l.pflag & LP_BOUND) !== 0) return cur;
   if (l.targetCpu !== null) return l.targetCpu;
@@ -62,7 +68,7 @@ export function schedTakecpu(l: Lwp): CpuInfo {
       bestLoad = ld;
     }
   }
-  kassert(best !== null, () => `sched_takecpu: lwp ${l.proc.pid}.${l.lid} may run nowhere`);
+  kassert(best !== null, takecpuNowhere, l);
   return best;
 }
 
@@ -152,18 +158,47 @@ function switchEvent(l: Lwp, newl: Lwp, voluntary: boolean): void {
 
 /**
  * mi_switch: called with l = curlwp locked, its new state set.  Returns
- * with nothing locked, true if another LWP ran in between.
+ * with nothing locked, true if another LWP ran in between.  The work is in
+ * plain functions around the two waits (spc_mutex, the switch), so that a
+ * sleeping LWP's frame here stays small.
  */
 export function* miSwitch(l: Lwp): Gen<boolean> {
+  miSwitchCheck(l);
+  yield* mutexEnter(l.k, l.cpu.spcMutex);
+  const voluntary = (l.pflag & LP_PREEMPTING) === 0;
+  const newl = miSwitchPick(l);
+  if (newl === null) return false;
+  kassert(l.locks === 0, holdingMsg, l);
+  cpuSwitchOut(l, newl, voluntary);
+  yield switchTo(newl.td);
+  // Switched back in, perhaps on another CPU: publish where, and count it.
+  lwpctlSwitchIn(l, l.k.curcpu()!.index);
+  threadReap(l.cpu);
+  return true;
+}
+
+const holdingMsg = (l: Lwp): string => `mi_switch: ${l.proc.pid}.${l.lid} switching away holding ${l.locks} lock(s)`;
+const notLockedMsg = (l: Lwp): string => `mi_switch: ${l.proc.pid}.${l.lid} not locked`;
+
+/** mi_switch's entry assertions and the critical-section check. */
+function miSwitchCheck(l: Lwp): void {
   const k = l.k;
-  const ci = l.cpu;
   kassert(l === k.curlwp(), 'mi_switch: not curlwp');
-  kassert(ci === k.curcpu(), 'mi_switch: l.cpu is not this cpu');
-  kassert(lwpLocked(l), () => `mi_switch: ${l.proc.pid}.${l.lid} not locked`);
+  kassert(l.cpu === k.curcpu(), 'mi_switch: l.cpu is not this cpu');
+  kassert(lwpLocked(l), notLockedMsg, l);
   kassert((l.pflag & LP_RUNNING) !== 0, 'mi_switch: lwp not running');
   kassert(l.stat !== LSRUN, 'mi_switch: lwp is LSRUN');
   if (l.crit !== 0) critPanic(l, 'switching out inside a critical section');
-  yield* mutexEnter(k, ci.spcMutex);
+}
+
+/**
+ * mi_switch with l locked and l.cpu's spcMutex taken: requeue a still
+ * running l, pick the next LWP and release every lock.  Returns the LWP to
+ * switch to, or null when l keeps the CPU.
+ */
+function miSwitchPick(l: Lwp): Lwp | null {
+  const k = l.k;
+  const ci = l.cpu;
   const preempting = (l.pflag & LP_PREEMPTING) !== 0;
   if (l.kse !== null && l.stat !== LSONPROC) kseSwitchout(l, ci);
   if (l.stat === LSONPROC) {
@@ -191,7 +226,7 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   if (newl === l) {
     mutexExit(k, ci.spcMutex);
     lwpUnlock(l);
-    return false;
+    return null;
   }
   // Something is left queued behind the new LWP: an idle CPU may steal it.
   if (k.nhalted !== 0 && ci.runq.count !== 0) {
@@ -204,16 +239,16 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
   l.ncsw++;
   l.pflag &= ~LP_RUNNING;
   lwpUnlock(l);
-  kassert(l.locks === 0, () => `mi_switch: ${l.proc.pid}.${l.lid} switching away holding ${l.locks} lock(s)`);
+  return newl;
+}
+
+/** The last step before cpu_switchto: count it, tell the event stream and lwpctl, make newl curlwp. */
+function cpuSwitchOut(l: Lwp, newl: Lwp, voluntary: boolean): void {
+  const ci = l.cpu;
   ci.nswtch++;
-  if (k.tracing) switchEvent(l, newl, !preempting);
+  if (l.k.tracing) switchEvent(l, newl, voluntary);
   lwpctlSwitchOut(l); // lwpctl: off CPU
   ci.curlwp = newl;
-  yield switchTo(newl.td);
-  // Switched back in, perhaps on another CPU: publish where, and count it.
-  lwpctlSwitchIn(l, k.curcpu()!.index);
-  threadReap(l.cpu);
-  return true;
 }
 
 /**
@@ -225,9 +260,9 @@ export function* miSwitch(l: Lwp): Gen<boolean> {
 export function threadReap(ci: CpuInfo): void {
   const td = ci.zombieTd;
   if (td === null) return;
-  kassert(td.cpu === -1 && ci.curlwp.td !== td, () => `thread_reap: ${td.name}'s stack is still on a cpu`);
+  kassert(td.cpu === -1 && ci.curlwp.td !== td, reapMsg, td);
   td.frames.length = 0;
-  td.traps.length = 0;
+  td.traps = null;
   ci.zombieTd = null;
 }
 
@@ -313,11 +348,24 @@ export function* preempt(l: Lwp): Gen<void> {
   yield* miSwitch(l);
 }
 
-/** yield: called by curlwp with nothing locked; gives the CPU to an equal or better LWP. */
-export function* kyield(l: Lwp): Gen<void> {
-  yield* lwpLock(l);
+/**
+ * yield: called by curlwp with nothing locked; gives the CPU to an equal or
+ * better LWP.  A plain function when l's lock is free: mi_switch's
+ * generator is then the only one made.
+ */
+export function kyield(l: Lwp): Gen<unknown> {
+  const lock = lwpLock(l);
+  return lock === DONE ? kyieldLocked(l) : kyieldWait(lock, l);
+}
+
+function* kyieldWait(lock: Gen<void>, l: Lwp): Gen<unknown> {
+  yield* lock;
+  return yield* kyieldLocked(l);
+}
+
+function kyieldLocked(l: Lwp): Gen<boolean> {
   kassert(lwpLocked(l, l.cpu.spcLwplock) && l.stat === LSONPROC, 'yield: lwp not running');
-  yield* miSwitch(l);
+  return miSwitch(l);
 }
 
 /**
@@ -338,7 +386,7 @@ function* miUserretWork(l: Lwp): Gen<void> {
 }
 
 function userretLocks(l: Lwp): void {
-  kassert(l.locks === 0, () => `userret: ${l.proc.pid}.${l.lid} returning to user mode holding ${l.locks} lock(s)`);
+  kassert(l.locks === 0, userretMsg, l);
 }
 
 /**

@@ -95,7 +95,7 @@ export function* sysSigaction(l: Lwp, sig: unknown, handler: unknown, opts: Siga
     p.sig.acts[sig] = act;
     if (handler === 'ignore' || (handler === 'default' && (sigprop(sig) & 0x10) !== 0)) {
       p.sig.pend &= ~sigbit(sig);
-      for (const l2 of p.eachLwp()) l2.sig.pend &= ~sigbit(sig);
+      for (const l2 of p.eachLwp()) l2.sigpend &= ~sigbit(sig);
     }
   }
   mutexExit(k, p.lock);
@@ -113,15 +113,15 @@ export function* sysSigprocmask(l: Lwp, how: unknown, set: unknown, rv: Retval<n
   const k = l.k;
   const p = l.proc;
   yield* mutexEnter(k, p.lock);
-  rv.value = sigsetToArray(l.sig.mask);
+  rv.value = sigsetToArray(l.sigmask);
   if (set !== null && set !== undefined) {
     const s = sigsetFrom(set);
-    if (h === SIG_BLOCK) l.sig.mask |= s;
-    else if (h === SIG_UNBLOCK) l.sig.mask &= ~s;
-    else l.sig.mask = s;
-    l.sig.mask &= ~UNCATCHABLE;
+    if (h === SIG_BLOCK) l.sigmask |= s;
+    else if (h === SIG_UNBLOCK) l.sigmask &= ~s;
+    else l.sigmask = s;
+    l.sigmask &= ~UNCATCHABLE;
     // Something pending just became deliverable: take it on the way out.
-    if (((l.sig.pend | p.sig.pend) & ~l.sig.mask) !== 0n) {
+    if (((l.sigpend | p.sig.pend) & ~l.sigmask) !== 0n) {
       yield* lwpLock(l);
       l.flag |= LW_PENDSIG;
       lwpUnlock(l);

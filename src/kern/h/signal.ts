@@ -53,8 +53,4 @@ export class ProcSig {
   copyFrom(parent: ProcSig): void { this.acts = parent.acts.slice(); }
 }
 
-/** Per-LWP signal state (l_sigpend, l_sigmask); p.lock. */
-export class LwpSig {
-  pend: SigSet = 0n;
-  mask: SigSet = 0n;
-}
+/* The per-LWP state (l_sigpend, l_sigmask) is in struct lwp itself (h/lwp.ts). */
