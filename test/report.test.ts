@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, LWP_DETACHED, type KEvent, type Sys } from '../src/index.ts';
 import type { KMutex } from '../src/kern/h/mutex.ts';
+import { LwpRare } from '../src/kern/h/lwp.ts';
 import {
   LPR_DETACHED, LSIDL, LSONPROC, LSRUN, LSSLEEP, LSSTOP, LSSUSPENDED, LSZOMB, LW_SINTR, LW_SYSTEM,
 } from '../src/kern/param.ts';
@@ -297,7 +298,11 @@ test('m.show.lwp prints every field of the LWP, flags decoded', () => {
   const l = m.kernel.procs.get(1)!.lidMap.get(2)!;
   const text = m.show.lwp(1, 2);
   assert.match(text, /^lwp 1\.2 \(t1\) of proc 1 \(cycle\) at tick \d+$/m);
-  for (const k of Object.keys(l)) if (!['k', 'td', 'sys'].includes(k)) assert.match(text, new RegExp(`^  ${k} `, 'm'), k);
+  // Every own field, and every field of the rarely set part (LwpRare, made on first use) by its own name.
+  const names = [...Object.keys(l).filter((k) => !['k', 'td', 'sys', 'rare'].includes(k)), ...Object.keys(new LwpRare())];
+  assert.ok(names.includes('affinity') && names.includes('specdata'));
+  for (const k of names) assert.match(text, new RegExp(`^  ${k} `, 'm'), k);
+  assert.doesNotMatch(text, /^ {2}rare /m);
   assert.match(text, /^ {2}stat +SLEEP \(3\), ps S$/m);
   assert.match(text, /^ {2}flag +0x80 <LW_SINTR>$/m);
   assert.match(text, /^ {2}waitingfor +lid 3$/m);

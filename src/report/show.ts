@@ -23,7 +23,7 @@
 import type { KernelView } from './view.ts';
 import { CondVar, INTR_OWNER, KMutex } from '../kern/h/mutex.ts';
 import { CpuInfo } from '../kern/h/cpu.ts';
-import { Lwp } from '../kern/h/lwp.ts';
+import { Lwp, LwpRare } from '../kern/h/lwp.ts';
 import { Proc } from '../kern/h/proc.ts';
 import { LP_BITS, LPR_BITS, LW_BITS, PS_BITS, type FlagTable } from '../kern/h/flags.ts';
 import { STAT_NAMES, type LwpStat, PSTAT_NAMES, type ProcStat } from '../kern/param.ts';
@@ -106,6 +106,8 @@ function sleepqOf(m: KernelView, w: object): string {
   return q === undefined ? 'no sleepers queued' : `sleep queue ${q.lock.name}`;
 }
 
+const RARE_FIELDS = Object.keys(new LwpRare());
+
 export function showLwp(m: KernelView, pid: number, lid: number): string {
   const l = findLwp(m, pid, lid);
   if (l === undefined) throw new RangeError(`show lwp: no lwp ${pid}.${lid}${m.kernel.procs.has(pid) ? '' : ` (no process ${pid})`}`);
@@ -121,6 +123,10 @@ export function showLwp(m: KernelView, pid: number, lid: number): string {
     slpError: (v) => String(v),
     kse: () => kseThreadText(l.kse),
   });
+  // The rarely set fields live in an object made on first use (LwpRare): show each by its name.
+  const at = rows.findIndex(([k]) => k === 'rare');
+  const rare = RARE_FIELDS.map((k): [string, string] => [k, value((l as unknown as Record<string, unknown>)[k])]);
+  rows.splice(at < 0 ? rows.length : at, at < 0 ? 0 : 1, ...rare);
   rows.push(['rtime', `${l.rtime} ticks`]);
   rows.push(['thread', `tid ${l.td.tid}, ${l.td.cpu < 0 ? 'off cpu' : `on cpu${l.td.cpu}`}, ${l.td.frames.length} frame(s)`]);
   return lines(`lwp ${lwpLabel(l)} of proc ${pid} (${l.proc.name}) at tick ${m.engine.now}`, rows);
