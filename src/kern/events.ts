@@ -28,6 +28,8 @@ export type KEvent =
   | (Base & { type: 'kse'; what: 'upcall' | 'loan' | 'assign' | 'steal' | 'idle' | 'return' | 'create' | 'exit' | 'export' | 'mode'; kse: number; kg: number; detail: string });
 
 export type KEventType = KEvent['type'];
+/** An event without its header (t, cpu, pid, lid): what Kernel.emitFor and emitAt complete. */
+export type KEventBody = KEvent extends infer E ? (E extends KEvent ? Omit<E, keyof Base> : never) : never;
 export type Listener = (e: KEvent) => void;
 
 /** Fixed-size ring of the most recent events, for panic reports. */

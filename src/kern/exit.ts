@@ -51,7 +51,7 @@ export function* exit1(l: Lwp, code: number, sig: number, core = false): Gen<nev
 
   yield* yieldToOtherSingleThreader(l);
   p.sflag |= PS_WEXIT;
-  if (k.tracing) k.emit({ type: 'proc', what: 'exit', detail: sig !== 0 ? `signal ${sig}` : `status ${code}`, ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'proc', what: 'exit', detail: sig !== 0 ? `signal ${sig}` : `status ${code}` });
 
   // Make every other LWP exit, and collect them, before tearing the process down.
   if (p.nlwps > 1) {
@@ -103,7 +103,7 @@ export function* exit1(l: Lwp, code: number, sig: number, core = false): Gen<nev
     yield* kpsignal(parent, SIGCHLD);
     mutexExit(k, parent.lock);
   }
-  if (k.tracing) k.emit({ type: 'proc', what: 'zombie', detail: sig !== 0 ? `signal ${sig}` : `status ${code & 0xff}`, ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'proc', what: 'zombie', detail: sig !== 0 ? `signal ${sig}` : `status ${code & 0xff}` });
   return yield* lwpExitSwitchaway(l);
 }
 
@@ -137,7 +137,7 @@ export function* userFault(l: Lwp, error: unknown): Gen<never> {
   const k = l.k;
   const p = l.proc;
   const reason = `lwp ${l.lid} threw ${describeError(error)}`;
-  if (k.tracing) k.emit({ type: 'proc', what: 'fault', detail: reason, ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'proc', what: 'fault', detail: reason });
   yield* mutexEnter(k, p.lock);
   if (p.fault === null && (p.sflag & PS_WEXIT) === 0) {
     p.fault = reason;
@@ -165,7 +165,7 @@ export function* coredump(l: Lwp, sig: number): Gen<never> {
       wchan: x.wchan === null ? '' : wchanName(x.wchan, x.wmesg), rtime: x.rtime, dumper: x === l,
     })),
   });
-  if (k.tracing) k.emit({ type: 'proc', what: 'core', detail: `signal ${sig}`, ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'proc', what: 'core', detail: `signal ${sig}` });
   p.sflag &= ~PS_WCORE;
   return yield* exit1(l, 0, sig, true);
 }
@@ -284,5 +284,5 @@ function* procFree(c: Proc): Gen<void> {
   const last = c.lastlwp!;
   yield* lwpFree(last, false, true);
   c.rtime += last.rtime;
-  if (k.tracing) k.emit({ type: 'proc', what: 'reap', detail: `pid ${c.pid}`, ...k.ev(k.curlwp()!) });
+  if (k.tracing) k.emitFor(k.curlwp()!, { type: 'proc', what: 'reap', detail: `pid ${c.pid}` });
 }

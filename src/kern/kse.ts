@@ -56,7 +56,7 @@ import { ST_EXIT } from './h/single.ts';
 function kev(l: Lwp, what: 'upcall' | 'loan' | 'assign' | 'steal' | 'idle' | 'return' | 'create' | 'exit' | 'export' | 'mode', ke: Kse | null, detail = ''): void {
   const k = l.k;
   if (!k.tracing) return;
-  k.emit({ type: 'kse', what, kse: ke === null ? -1 : ke.id, kg: ke === null ? -1 : ke.ksegrp.id, detail, ...k.ev(l) });
+  k.emitFor(l, { type: 'kse', what, kse: ke === null ? -1 : ke.id, kg: ke === null ? -1 : ke.ksegrp.id, detail });
 }
 
 /* ---- Linking (kse_link & co) ---- */
@@ -194,7 +194,7 @@ function standinLink(td: Lwp, td2: Lwp, kg: Ksegrp): KseThread {
   td2.mutex = td.cpu.spcMutex;
   k.alllwp.add(td2);
   td2.sys = k.makeSys(td2);
-  if (k.tracing) k.emit({ type: 'create', newPid: p.pid, newLid: td2.lid, flags: 0, name: td2.name, ...k.ev(td) });
+  if (k.tracing) k.emitFor(td, { type: 'create', newPid: p.pid, newLid: td2.lid, flags: 0, name: td2.name });
   return threadLink(td2, kg);
 }
 

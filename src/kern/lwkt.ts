@@ -116,7 +116,7 @@ function* takePreemption(l: Lwp): Gen<void> {
 export function* ipiSend(from: Lwp, ci: CpuInfo, msg: IpiMsg): Gen<void> {
   const k = from.k;
   yield choice(`ipi cpu${ci.index}`);
-  if (k.tracing) k.emit({ type: 'ipi', target: ci.index, why: msg.what, ...k.ev(from) });
+  if (k.tracing) k.emitFor(from, { type: 'ipi', target: ci.index, why: msg.what });
   k.engine.timeout(IPI_LATENCY, () => ipiDeliver(ci, msg));
 }
 
@@ -627,7 +627,7 @@ export function* lwktGettoken(l: Lwp, tok: LwktToken, shared = false): Gen<void>
     (l.toks ??= []).push(r);
     return;
   }
-  if (k.tracing) k.emit({ type: 'contention', lock: tok.name, ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'contention', lock: tok.name });
   tok.contended = true;
   l.wantTok = r;
   yield* lwpLock(l);
@@ -724,7 +724,7 @@ export function* lwktCreate(l1: Lwp, name: string, body: (l: Lwp) => Gen<unknown
   p0.lwpInsert(l);
   mutexExit(k, p0.lock);
   k.alllwp.add(l);
-  if (k.tracing) k.emit({ type: 'create', newPid: 0, newLid: l.lid, flags: 0, name, ...k.ev(k.curlwp() ?? l1) });
+  if (k.tracing) k.emitFor(k.curlwp() ?? l1, { type: 'create', newPid: 0, newLid: l.lid, flags: 0, name });
   if (opts.stopped !== true) yield* lwktSchedule(k.curlwp(), l);
   return l;
 }
@@ -755,8 +755,8 @@ export function* lwktExit(l: Lwp): Gen<never> {
   const ci = l.cpu;
   if (ci.tdfreeq.length < CACHE_NTHREADS) ci.tdfreeq.push(l);
   if (k.tracing) {
-    k.emit({ type: 'exit', ...k.ev(l) });
-    k.emit({ type: 'free', freedPid: 0, freedLid: l.lid, ...k.ev(l) });
+    k.emitFor(l, { type: 'exit' });
+    k.emitFor(l, { type: 'free', freedPid: 0, freedLid: l.lid });
   }
   return yield* lwpExitSwitchaway(l);
 }

@@ -117,7 +117,7 @@ export function* lwpCreate(l1: Lwp, p2: Proc, flags: number, start: LwpStart, na
   mutexExit(k, p2.lock);
   k.alllwp.add(l2);
   l2.sys = k.makeSys(l2);
-  if (k.tracing) k.emit({ type: 'create', newPid: p2.pid, newLid: l2.lid, flags, name, ...k.ev(l1) });
+  if (k.tracing) k.emitFor(l1, { type: 'create', newPid: p2.pid, newLid: l2.lid, flags, name });
   return l2;
 }
 
@@ -245,7 +245,7 @@ export function* lwpExit(l: Lwp): Gen<never> {
   lwpctlExited(l);
   yield* procStopCheck(p); // we may have been the last LWP the stop waited for
   mutexExit(k, p.lock);
-  if (k.tracing) k.emit({ type: 'exit', ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'exit' });
   return yield* lwpExitSwitchaway(l);
 }
 
@@ -280,7 +280,7 @@ export function* lwpFree(l: Lwp, recycle: boolean, last: boolean): Gen<void> {
   k.alllwp.delete(l);
   if (k.tracing) {
     const cur = k.curlwp();
-    k.emit({ type: 'free', freedPid: p.pid, freedLid: l.lid, ...k.ev(cur ?? l) });
+    k.emitFor(cur ?? l, { type: 'free', freedPid: p.pid, freedLid: l.lid });
   }
   void recycle;
 }
@@ -620,7 +620,7 @@ export function lwpNeedUserret(l: Lwp): void {
   if (l.stat !== LSONPROC || ci.curlwp !== l || ci === k.curcpu()) return;
   if (k.tracing) {
     const cur = k.curlwp()!;
-    k.emit({ type: 'ipi', target: ci.index, why: 'userret', ...k.ev(cur) });
+    k.emitFor(cur, { type: 'ipi', target: ci.index, why: 'userret' });
   }
   k.engine.interrupt(ci.hw);
 }

@@ -72,7 +72,7 @@ function* mutexEnterChoice(k: Kernel, m: KMutex): Gen<void> {
   kassert(m.owner !== o, againstMyself, m);
   if (m.owner !== null) {
     m.contended++;
-    if (k.tracing && o !== INTR_OWNER) k.emit({ type: 'contention', lock: m.name, ...k.ev(o as Lwp) });
+    if (k.tracing && o !== INTR_OWNER) k.emitFor(o as Lwp, { type: 'contention', lock: m.name });
     do yield spin(() => m.owner === null, m.name);
     while (m.owner !== null);
   }

@@ -98,7 +98,7 @@ export function* procSpawn(l1: Lwp, parent: Proc | null, start: LwpStart, opts: 
   k.procs.set(p.pid, p);
   if (parent !== null) parent.children.add(p);
   mutexExit(k, k.procLock);
-  if (k.tracing) k.emit({ type: 'proc', what: 'spawn', detail: `pid ${p.pid} ${opts.name}`, ...k.ev(l1) });
+  if (k.tracing) k.emitFor(l1, { type: 'proc', what: 'spawn', detail: `pid ${p.pid} ${opts.name}` });
 
   const l2 = yield* lwpCreate(l1, p, 0, start, null);
   if (l1.proc === k.proc0) l2.priority = PRI_USER_DEFAULT;

@@ -99,7 +99,7 @@ export function* kpsignal(p: Proc, sig: number, lid = 0): Gen<void> {
   if (p.stat === SZOMB || p === k.proc0) return;
   const prop = PROP[sig]!;
   if (k.tracing) {
-    k.emit({ type: 'signal', what: 'post', sig, targetPid: p.pid, targetLid: lid, ...k.ev(k.curlwp()) });
+    k.emitFor(k.curlwp(), { type: 'signal', what: 'post', sig, targetPid: p.pid, targetLid: lid });
   }
 
   // A continue signal cancels pending stops, and continues a stopped
@@ -224,7 +224,7 @@ export function* postsigs(l: Lwp): Gen<void> {
     takeSignal(l, sig);
     const a = p.sig.acts[sig]!;
     mutexExit(k, p.lock);
-    if (k.tracing) k.emit({ type: 'signal', what: 'deliver', sig, targetPid: p.pid, targetLid: l.lid, ...k.ev(l) });
+    if (k.tracing) k.emitFor(l, { type: 'signal', what: 'deliver', sig, targetPid: p.pid, targetLid: l.lid });
     if (a.handler === 'default' || a.handler === 'ignore') {
       yield* sigexit(l, sig);
       return;
@@ -333,7 +333,7 @@ function* procStopDone(p: Proc): Gen<void> {
   p.stat = SSTOP;
   p.sig.waited = false;
   if (k.tracing) {
-    k.emit({ type: 'proc', what: 'stop', detail: `signal ${p.sig.xsig}`, ...k.evAt(p.pid, k.curlwp()?.lid ?? -1) });
+    k.emitAt(p.pid, k.curlwp()?.lid ?? -1, { type: 'proc', what: 'stop', detail: `signal ${p.sig.xsig}` });
   }
   yield* notifyParent(p);
 }
@@ -380,7 +380,7 @@ export function* procUnstop(p: Proc, sig: number): Gen<void> {
   const k = p.k;
   kassert(mutexOwned(k, p.lock), 'proc_unstop: p.lock not held');
   if (k.tracing) {
-    k.emit({ type: 'proc', what: 'continue', detail: `pid ${p.pid}`, ...k.evAt(p.pid, k.curlwp()?.lid ?? -1) });
+    k.emitAt(p.pid, k.curlwp()?.lid ?? -1, { type: 'proc', what: 'continue', detail: `pid ${p.pid}` });
   }
   p.stat = SACTIVE;
   p.sig.stopping = false;

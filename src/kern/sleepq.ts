@@ -246,7 +246,7 @@ export function* sleepqWake(sq: SleepQueue, wchan: object, expected: number): Ge
 function wakeupEvent(l: Lwp): void {
   const k = l.k;
   const w = k.curlwp();
-  k.emit({ type: 'wakeup', wakerPid: w === null ? -1 : w.proc.pid, wakerLid: w === null ? -1 : w.lid, ...k.ev(l) });
+  k.emitFor(l, { type: 'wakeup', wakerPid: w === null ? -1 : w.proc.pid, wakerLid: w === null ? -1 : w.lid });
 }
 
 /**

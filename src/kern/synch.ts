@@ -153,7 +153,7 @@ export function cpuNeedResched(ci: CpuInfo, why: string): void {
 
 function switchEvent(l: Lwp, newl: Lwp, voluntary: boolean): void {
   const k = l.k;
-  k.emit({ type: 'switch', toPid: newl.proc.pid, toLid: newl.lid, voluntary, ...k.ev(l) });
+  k.emitFor(l, { type: 'switch', toPid: newl.proc.pid, toLid: newl.lid, voluntary });
 }
 
 /**

@@ -404,12 +404,12 @@ function parkArgs(o: ParkOptions | undefined): unknown {
 
 function syscallEvent<T, A, B, C>(l: Lwp, e: Sysent<T, A, B, C>, a: A, b: B, c: C): void {
   const k = l.k;
-  k.emit({ type: 'syscall', name: e.name, args: e.args === null ? [] : e.args(a, b, c), ...k.ev(l) });
+  k.emitFor(l, { type: 'syscall', name: e.name, args: e.args === null ? [] : e.args(a, b, c) });
 }
 
 function sysretEvent(l: Lwp, name: string, errno: number, ret: unknown): void {
   const k = l.k;
-  k.emit({ type: 'sysret', name, errno, ret, ...k.ev(l) });
+  k.emitFor(l, { type: 'sysret', name, errno, ret });
 }
 
 function wrongLwp(name: string, l: Lwp, cur: Lwp | null): SyscallError {

@@ -153,7 +153,7 @@ export function* sysExec(l: Lwp, program: unknown, arg: unknown, rv: Retval<neve
   p.sig.acts = p.sig.acts.map((a) => (typeof a.handler === 'function' ? { handler: 'default', flags: 0, mask: 0n } : a));
   if (program.name) p.name = program.name;
   mutexExit(k, p.lock);
-  if (k.tracing) k.emit({ type: 'proc', what: 'exec', detail: p.name, ...k.ev(l) });
+  if (k.tracing) k.emitFor(l, { type: 'proc', what: 'exec', detail: p.name });
   setExecImage(l, { fn: program, arg });
   yield unwind(1);
   return k.panic('exec: the old image came back');

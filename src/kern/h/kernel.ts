@@ -5,7 +5,7 @@
  */
 import type { Engine } from '../../engine/engine.ts';
 import { burn, type BurnReq } from '../../engine/coroutine.ts';
-import { EventRing, type KEvent, type Listener, type StatName } from '../events.ts';
+import { EventRing, type KEvent, type KEventBody, type Listener, type StatName } from '../events.ts';
 import { KernelPanic } from '../panic.ts';
 import { LSRUN, LSSLEEP, MAXLWP, STAT_NAMES, type LwpStat } from '../param.ts';
 import type { Personality } from '../personality.ts';
@@ -126,6 +126,26 @@ export class Kernel {
   emit(e: KEvent): void {
     this.recent.push(e);
     for (const fn of this.listeners) fn(e);
+  }
+
+  /**
+   * Deliver `body` as an event about l: the header (the time, this CPU, l's
+   * pid.lid, as ev() gives it) is written onto the body, after its own
+   * fields.  A header spread into a new literal cost several times that.
+   */
+  emitFor(l: Lwp | null, body: KEventBody): void {
+    this.emitAt(l === null ? -1 : l.proc.pid, l === null ? -1 : l.lid, body);
+  }
+
+  /** emitFor for pid.lid. */
+  emitAt(pid: number, lid: number, body: KEventBody): void {
+    const e = body as Partial<KEvent> as KEvent;
+    const c = this.engine.cur;
+    e.t = this.engine.now;
+    e.cpu = c === null ? -1 : c.index;
+    e.pid = pid;
+    e.lid = lid;
+    this.emit(e);
   }
 
   /** The event header: the time, this CPU (-1 in interrupt context), and the LWP l (-1.-1 for none). */
