@@ -20,14 +20,17 @@
  *      while 1 to 10,000 other LWPs sit runnable on its queue (SCHED_OTHER,
  *      below them): with the run queue's bitmask it must stay flat.
  *
- * Timing is CPU time of this process (cpuNow), not wall time.
+ * Timing is CPU time of the measuring process (cpuNow), not wall time.
  *
  * Why ratios: this runs on shared, noisy machines, so absolute rates move
  * from run to run.  A ceiling measured in the same process, seconds apart,
  * moves with them; quote "model = x% of the bare-generator ceiling" rather
  * than ops/s.  Each figure is the median of REPS timed repetitions of
  * ~TARGET_MS each, after a calibration/warm-up pass; the repetitions of
- * all measurements are interleaved so each ratio compares like with like.
+ * all measurements of a group are interleaved so each ratio compares like
+ * with like.  Each group (lifecycle, dispatcher, fresh machines, parked
+ * machines, memory) runs in a node process of its own, with its own
+ * ceilings (see GROUPS).
  *
  *   6. explore throughput (bench/explore.ts): executions/s and decisions/s
  *      of a fresh 2-CPU machine per run, with 1 worker and with 2.
@@ -43,6 +46,8 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Machine, SCHED_FIFO, SeededChooser, type Sys } from '../src/index.ts';
 import { runDetached } from '../src/engine/coroutine.ts';
 import { kthreadCreate } from '../src/kern/proc.ts';
@@ -365,9 +370,13 @@ function ceilingPingPong(n: number): number {
 
 /* ---------- timing ---------- */
 
-// A full GC before each timed repetition, so that one rep does not pay for
-// the garbage of the one before (the V8 flag is set at run time, as npm
-// run bench cannot pass node flags through tsx).
+// gc() for the heap figures only (the V8 flag is set at run time, as npm run
+// bench cannot pass node flags through tsx).  The timed repetitions once
+// each began with a forced full GC: that left V8's young generation at its
+// smallest, a machine's objects then survived its scavenges, and V8 began
+// allocating them in the old generation: every lifecycle ran 4-5x slower
+// than the same code in a process left alone.  Interleaved reps share the
+// garbage evenly without it.
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
@@ -409,7 +418,6 @@ function measureAll<K extends string>(runs: Record<K, (n: number) => number>): R
   const rates = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
   for (let i = 0; i < REPS; i++) {
     for (const k of keys) {
-      gc();
       rates[k].push(ns[k] / (runs[k](ns[k]) / 1000));
     }
   }
@@ -424,45 +432,87 @@ function measureAll<K extends string>(runs: Record<K, (n: number) => number>): R
 
 /* ---------- the run ---------- */
 
+/**
+ * The measurements, in groups.  Each group runs in a process of its own
+ * (JMH's forks): V8 decides per allocation site whether to allocate in the
+ * old generation (pretenuring), and a group that keeps 10,000 LWPs alive
+ * made every later lifecycle in the same process allocate its LWPs there
+ * (create+exit+wait ran 2.5x slower after the dispatcher's 10,000-runnable
+ * machines than alone).  A ratio is always taken within one group: each
+ * group measures the ceilings it is quoted against.
+ */
+const GROUPS = {
+  life: () => measureAll({
+    create1: (n) => modelCreateWait(n, 1, false),
+    create4: (n) => modelCreateWait(n, 4, false),
+    create1check: (n) => modelCreateWait(n, 1, true),
+    create4check: (n) => modelCreateWait(n, 4, true),
+    ceilCreate: ceilingCreateWait,
+    pingpong: modelPingPong,               // n yields per LWP = n round trips
+    ceilPingpong: ceilingPingPong,
+  }),
+  dispatch: () => measureAll({
+    sw1: (n) => modelSwitches(n, 1),        // n switches, 4 LWPs per CPU
+    sw2: (n) => modelSwitches(n, 2),
+    sw8: (n) => modelSwitches(n, 8),
+    sw64: (n) => modelSwitches(n, 64),
+    rq1: (n) => modelSwitchCost(n, 1),      // n round trips, 1..10,000 runnable LWPs queued
+    rq100: (n) => modelSwitchCost(n, 100),
+    rq10k: (n) => modelSwitchCost(n, 10_000),
+    ceilYield: ceilingPingPong,             // this group's own ceiling (2 yields per round trip)
+  }),
+  fresh: () => measureAll({
+    fresh: (n) => freshRuns(n, false),          // n executions of a fresh 2-CPU machine
+    freshCheck: (n) => freshRuns(n, true),
+  }),
+  park: () => measureAll({
+    park0: (n) => modelCreateWaitBeside(n, 0, false),   // create+exit+wait beside 0 / 1,000 / 10,000 parked LWPs
+    park0check: (n) => modelCreateWaitBeside(n, 0, true),
+    park1k: (n) => modelCreateWaitBeside(n, 1000, false),
+    park1kcheck: (n) => modelCreateWaitBeside(n, 1000, true),
+    park10k: (n) => modelCreateWaitBeside(n, 10_000, false),
+  }),
+};
+type GroupName = keyof typeof GROUPS;
+type Results = { [G in GroupName]: ReturnType<(typeof GROUPS)[G]> };
+interface Child { stats: Record<string, Stat>; freshDecisions: typeof freshDecisions; heap2k?: { bytes: number; perLwp: number }; heap64k?: { bytes: number; perLwp: number } }
+
+const GROUP = process.env.BENCH_GROUP;
+if (GROUP !== undefined) {
+  // A child: one group, its result as the last line.
+  const out: Child = { stats: {}, freshDecisions };
+  if (GROUP === 'memory') {
+    out.heap2k = parkedHeap(2000);
+    out.heap64k = parkedHeap(65535);
+  } else {
+    if (GROUP === 'life') verifyAlternation(500);
+    out.stats = GROUPS[GROUP as GroupName]();
+  }
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+/** Run one group in a fresh node process (with this process's loader flags) and read its result. */
+function inChild(group: GroupName | 'memory'): Child {
+  const text = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_GROUP: group }, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(text.trim().split('\n').pop()!) as Child;
+}
+
 const t0 = performance.now();
 console.log(`lwpkit bench: node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} host cpus`);
 console.log(`median of ${REPS} interleaved reps of ~${TARGET_MS} ms each; spread = (max-min)/median over the reps;`);
-console.log(`of ceiling = model/ceiling of the medians; best/best = the same from each one's fastest rep\n`);
+console.log(`of ceiling = model/ceiling of the medians; best/best = the same from each one's fastest rep;`);
+console.log(`each group of measurements runs in a process of its own\n`);
 
-verifyAlternation(500);
-
-const r0 = measureAll({
-  create1: (n) => modelCreateWait(n, 1, false),
-  create4: (n) => modelCreateWait(n, 4, false),
-  create1check: (n) => modelCreateWait(n, 1, true),
-  create4check: (n) => modelCreateWait(n, 4, true),
-  ceilCreate: ceilingCreateWait,
-  pingpong: modelPingPong,               // n yields per LWP = n round trips
-  ceilPingpong: ceilingPingPong,
-  sw1: (n) => modelSwitches(n, 1),        // n switches, 4 LWPs per CPU
-  sw2: (n) => modelSwitches(n, 2),
-  sw8: (n) => modelSwitches(n, 8),
-  sw64: (n) => modelSwitches(n, 64),
-  rq1: (n) => modelSwitchCost(n, 1),      // n round trips, 1..10,000 runnable LWPs queued
-  rq100: (n) => modelSwitchCost(n, 100),
-  rq10k: (n) => modelSwitchCost(n, 10_000),
-  fresh: (n) => freshRuns(n, false),          // n executions of a fresh 2-CPU machine
-  freshCheck: (n) => freshRuns(n, true),
-});
-// A second round for the machines kept with 1,000 and 10,000 live LWPs: a
-// heap that holds them slows every other measurement's GC (fresh machines
-// ran at half speed beside them), so they are measured only among themselves.
-const rPark = measureAll({
-  park0: (n) => modelCreateWaitBeside(n, 0, false),   // create+exit+wait beside 0 / 1,000 / 10,000 parked LWPs
-  park0check: (n) => modelCreateWaitBeside(n, 0, true),
-  park1k: (n) => modelCreateWaitBeside(n, 1000, false),
-  park1kcheck: (n) => modelCreateWaitBeside(n, 1000, true),
-  park10k: (n) => modelCreateWaitBeside(n, 10_000, false),
-});
-parkedMachines.clear();
-const r = { ...r0, ...rPark };
-const heap2k = parkedHeap(2000);
-const heap64k = parkedHeap(65535);
+const groups = {} as Record<GroupName, Child>;
+for (const g of Object.keys(GROUPS) as GroupName[]) groups[g] = inChild(g);
+const memory = inChild('memory');
+Object.assign(freshDecisions, groups.fresh.freshDecisions);
+const r = Object.assign({}, ...Object.values(groups).map((c) => c.stats)) as Results['life'] & Results['dispatch'] & Results['fresh'] & Results['park'];
+const heap2k = memory.heap2k!;
+const heap64k = memory.heap64k!;
 
 const rows: [string, keyof typeof r, keyof typeof r][] = [
   ['create+exit+wait, 1 cpu', 'create1', 'ceilCreate'],
@@ -475,7 +525,7 @@ const rows: [string, keyof typeof r, keyof typeof r][] = [
 ];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 // Switch rates are quoted against bare yields (2 per ceiling round trip).
-const ceilYield = 2 * r.ceilPingpong.rate, ceilYieldBest = 2 * r.ceilPingpong.best;
+const ceilYield = 2 * r.ceilYield.rate, ceilYieldBest = 2 * r.ceilYield.best;
 const table = [['measurement', 'ops/s', 'reps n', 'spread', 'of ceiling', 'x slower', 'best/best']];
 for (const [label, key, ceil] of rows) {
   const s = r[key], ratio = s.rate / r[ceil].rate;
