@@ -272,19 +272,21 @@ function parkedMachine(parked: number, check: boolean): Machine {
   let m = parkedMachines.get(key);
   if (m !== undefined) return m;
   m = new Machine({ ncpu: 1, check, maxlwp: 65535 });
-  if (parked > 0) {
-    m.spawn(function* (sys: Sys) {
-      for (let i = 1; i < parked; i++) yield* sys.lwpCreate(parker);
-      yield* sys.lwpPark();
-    }, { name: 'parkers' });
-    assert.equal(m.run(UNLIMITED).outcome, 'deadlock');
-  }
-  assert.equal(m.kernel.alllwp.size - m.kernel.proc0.nlwps, parked);
+  if (parked > 0) parkLwps(m, parked);
   parkedMachines.set(key, m);
   return m;
 }
 function* parker(sys: Sys) {
   yield* sys.lwpPark();
+}
+/** Run one process of `parked` LWPs (its main LWP among them) until every one sleeps in _lwp_park. */
+function parkLwps(m: Machine, parked: number): void {
+  m.spawn(function* (sys: Sys) {
+    for (let i = 1; i < parked; i++) yield* sys.lwpCreate(parker);
+    yield* sys.lwpPark();
+  }, { name: 'parkers' });
+  assert.equal(m.run(UNLIMITED).outcome, 'deadlock');
+  assert.equal(m.kernel.alllwp.size - m.kernel.proc0.nlwps, parked);
 }
 
 function modelCreateWaitBeside(n: number, parked: number, check: boolean): number {
@@ -320,12 +322,7 @@ function parkedHeap(parked: number): { bytes: number; perLwp: number } {
   const empty = new Machine({ ncpu: 1, check: false, maxlwp: 65535 });
   const h0 = heapUsed();
   const m = new Machine({ ncpu: 1, check: false, maxlwp: 65535 });
-  m.spawn(function* (sys: Sys) {
-    for (let i = 1; i < parked; i++) yield* sys.lwpCreate(parker);
-    yield* sys.lwpPark();
-  }, { name: 'parkers' });
-  assert.equal(m.run(UNLIMITED).outcome, 'deadlock');
-  assert.equal(m.kernel.alllwp.size - m.kernel.proc0.nlwps, parked);
+  parkLwps(m, parked);
   const h1 = heapUsed();
   assert.ok(empty.kernel.procs.size > 0 && m.kernel.procs.size > 0); // both alive while measured
   return { bytes: h1 - h0, perLwp: (h1 - h0) / parked };

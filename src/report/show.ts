@@ -111,7 +111,7 @@ const RARE_FIELDS = Object.keys(new LwpRare());
 export function showLwp(m: KernelView, pid: number, lid: number): string {
   const l = findLwp(m, pid, lid);
   if (l === undefined) throw new RangeError(`show lwp: no lwp ${pid}.${lid}${m.kernel.procs.has(pid) ? '' : ` (no process ${pid})`}`);
-  const rows = fields(l, new Set(['k', 'td', 'sys']), {
+  const rows = fields(l, new Set(['k', 'td', 'sys', 'rare']), {
     stat: (v) => `${STAT_NAMES[v as LwpStat]} (${String(v)}), ps ${lstate(l)}`,
     flag: (v) => decodeFlags(v as number, LW_BITS),
     pflag: (v) => decodeFlags(v as number, LP_BITS),
@@ -123,10 +123,8 @@ export function showLwp(m: KernelView, pid: number, lid: number): string {
     slpError: (v) => String(v),
     kse: () => kseThreadText(l.kse),
   });
-  // The rarely set fields live in an object made on first use (LwpRare): show each by its name.
-  const at = rows.findIndex(([k]) => k === 'rare');
-  const rare = RARE_FIELDS.map((k): [string, string] => [k, value((l as unknown as Record<string, unknown>)[k])]);
-  rows.splice(at < 0 ? rows.length : at, at < 0 ? 0 : 1, ...rare);
+  // The rarely set fields live in an object made on first use (LwpRare): each by its own name.
+  for (const k of RARE_FIELDS) rows.push([k, value((l as unknown as Record<string, unknown>)[k])]);
   rows.push(['rtime', `${l.rtime} ticks`]);
   rows.push(['thread', `tid ${l.td.tid}, ${l.td.cpu < 0 ? 'off cpu' : `on cpu${l.td.cpu}`}, ${l.td.frames.length} frame(s)`]);
   return lines(`lwp ${lwpLabel(l)} of proc ${pid} (${l.proc.name}) at tick ${m.engine.now}`, rows);
